@@ -1,0 +1,39 @@
+# iog: the two set-up commands are `make run` and `make test`; everything else is for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint programs install clean help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+programs: $(STAMP) ## Build the on-chain program (installs clang-14/llvm-14 when missing and root)
+	$(MAKE) -C programs PY=$(abspath $(PY))
+
+run: install programs ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
+	$(VENV)/bin/iog run
+
+test: install programs ## Install and run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install programs ## Run the benchmark scripts (each prints a table against its own baseline)
+	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check backend indexer localnet tests programs
+	$(VENV)/bin/mypy backend indexer localnet
+
+clean: ## Remove the virtualenv, build output and local state
+	rm -rf $(VENV) .iog programs/staking/target

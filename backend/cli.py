@@ -1,0 +1,49 @@
+"""The ``iog`` command line. Each domain owns its command group; this file only wires them together."""
+
+from __future__ import annotations
+
+import typer
+
+from backend.dbcli import app as db_app
+from backend.rewards.cli import app as rewards_app
+from indexer.cli import app as indexer_app
+from localnet.cli import app as localnet_app
+
+app = typer.Typer(
+    name="iog",
+    help="iog: staking and payment settlement backend of a decentralized GPU network on Solana.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(localnet_app, name="localnet", help="Run the embedded Solana node and bootstrap a cluster.")
+app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
+app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
+app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")
+
+
+@app.command("api")
+def api(
+    host: str = typer.Option(None, help="Bind address (default IOG_API_HOST, 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port (default IOG_API_PORT, 8000)"),
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port)
+
+
+@app.command("run")
+def run() -> None:
+    """Start the whole system on embedded defaults: localnet, bootstrap, database, API (Ctrl-C stops all)."""
+    from backend.runner import run_all
+
+    raise typer.Exit(run_all())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,58 @@
+"""The one configuration object, read from ``IOG_*`` environment variables (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of every part; each field is ``IOG_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="IOG_", env_file=".env", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".iog"), description="Local state: SQLite file, localnet ledger, bootstrap file")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default is a SQLite file in data_dir")
+
+    # --- chain ---------------------------------------------------------------------------------------------
+    rpc_url: str = "http://127.0.0.1:8899"
+    ws_url: str = "ws://127.0.0.1:8900"
+    commitment: str = "finalized"
+    bootstrap_file: Path | None = Field(None, description="JSON written by `iog localnet bootstrap`")
+    io_decimals: int = Field(8, ge=0, le=18)
+    program_id: str | None = Field(None, description="Staking program id; default from the bootstrap file")
+
+    # --- API -----------------------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # --- embedded localnet ---------------------------------------------------------------------------------
+    localnet_rpc_port: int = 8899
+    localnet_ws_port: int = 8900
+    localnet_slot_ms: int = 400
+    localnet_finality_slots: int = 32
+
+    # --- rewards -------------------------------------------------------------------------------------------
+    epoch_seconds: int = 3600
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one, else a SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'iog.db').resolve()}"
+
+    @property
+    def resolved_bootstrap_file(self) -> Path:
+        """Where the bootstrap addresses live."""
+        return self.bootstrap_file or self.data_dir / "localnet.json"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

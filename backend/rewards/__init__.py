@@ -1,0 +1,1 @@
+"""Rewards engine: per-epoch payouts, emission schedule, merkle tree and proofs."""

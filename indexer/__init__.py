@@ -1,0 +1,1 @@
+"""iog indexer: Solana -> SQL, restart-safe and exactly once."""

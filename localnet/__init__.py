@@ -1,0 +1,1 @@
+"""iog localnet: an embedded Solana node (LiteSVM behind JSON-RPC + PubSub) and cluster bootstrap."""

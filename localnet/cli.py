@@ -1,0 +1,5 @@
+"""``iog localnet`` (placeholder until the embedded node lands)."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)

@@ -1,0 +1,81 @@
+"""The foundation: settings, money column, migrations, API health, CLI help."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Column, MetaData, Table, insert, select
+from typer.testing import CliRunner
+
+from backend import migrate
+from backend.app import create_app
+from backend.cli import app as cli_app
+from backend.config import Settings
+from backend.models import AppMeta, Money, MoneyOutOfRange
+
+
+class TestSettings:
+    def test_env_prefix_is_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("IOG_API_PORT", "9123")
+        assert Settings().api_port == 9123
+
+    def test_default_database_is_sqlite_in_data_dir(self, tmp_path) -> None:
+        s = Settings(data_dir=tmp_path)
+        assert s.resolved_database_url == f"sqlite:///{(tmp_path / 'iog.db').resolve()}"
+
+
+class TestMigrations:
+    def test_upgrade_reaches_head_and_is_idempotent(self, db_engine) -> None:
+        head = migrate.current(db_engine)
+        assert head is not None
+        migrate.upgrade(db_engine)
+        assert migrate.current(db_engine) == head
+
+    def test_meta_table_round_trips(self, db_session) -> None:
+        db_session.add(AppMeta(key="genesis", value="abc"))
+        db_session.flush()
+        assert db_session.get(AppMeta, "genesis").value == "abc"
+
+
+class TestMoneyColumn:
+    def _table(self, engine):
+        md = MetaData()
+        t = Table("money_probe", md, Column("amount", Money()))
+        md.create_all(engine)
+        return t
+
+    def test_large_amounts_come_back_exact_as_int(self, db_engine) -> None:
+        t = self._table(db_engine)
+        big = 2**63 - 1 if db_engine.dialect.name == "sqlite" else 2**64 - 1
+        with db_engine.begin() as conn:
+            conn.execute(insert(t), [{"amount": big}, {"amount": 123_456_789_012_345_678}])
+            got = sorted(r[0] for r in conn.execute(select(t.c.amount)))
+        assert got == sorted([big, 123_456_789_012_345_678])
+        assert all(type(v) is int for v in got)
+
+    @pytest.mark.parametrize("bad", [1.5, True, "10"])
+    def test_non_int_money_is_refused(self, db_engine, bad) -> None:
+        t = self._table(db_engine)
+        with pytest.raises(Exception) as err, db_engine.begin() as conn:
+            conn.execute(insert(t), [{"amount": bad}])
+        assert "money must be int" in str(err.value)
+
+    def test_amount_beyond_u64_is_refused(self, db_engine) -> None:
+        t = self._table(db_engine)
+        with pytest.raises(Exception) as err, db_engine.begin() as conn:
+            conn.execute(insert(t), [{"amount": 2**64}])
+        assert isinstance(err.value.__cause__ or err.value, MoneyOutOfRange) or "does not fit" in str(err.value)
+
+
+class TestApi:
+    def test_health_and_openapi(self) -> None:
+        client = TestClient(create_app(Settings()))
+        assert client.get("/health").json()["status"] == "ok"
+        assert client.get("/openapi.json").json()["info"]["title"] == "iog API"
+
+
+class TestCli:
+    def test_help_lists_every_group(self) -> None:
+        out = CliRunner().invoke(cli_app, ["--help"]).output
+        for group in ("localnet", "db", "indexer", "rewards", "api", "run"):
+            assert group in out
