@@ -1,0 +1,183 @@
+"""`iog localnet bootstrap` (idempotent, RPC only) and the `iog localnet up` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from solana.rpc.api import Client
+from solana.rpc.commitment import Confirmed
+from solders.pubkey import Pubkey
+
+from localnet.bootstrap import BootstrapContext, bootstrap
+from localnet.errors import LocalnetError
+from localnet.node import LocalnetNode
+from tests.localnet.conftest import NodeUnderTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestBootstrap:
+    def test_creates_everything_and_second_run_changes_nothing(
+        self, node: NodeUnderTest, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "net.json"
+        first = bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
+        assert first["sent_transactions"]
+        on_disk = json.loads(out.read_text())
+        assert on_disk["mint"] == first["mint"] and on_disk["decimals"] == 6
+        assert {w["name"] for w in on_disk["wallets"]} == {"alice", "bob"}
+        c = Client(node.rpc_url)
+        assert c.get_token_supply(Pubkey.from_string(first["mint"]), Confirmed).value.decimals == 6
+        for w in on_disk["wallets"]:
+            assert Path(w["keypair_path"]).exists()
+            assert c.get_balance(Pubkey.from_string(w["pubkey"]), Confirmed).value >= 10 * 10**9
+            bal = c.get_token_account_balance(Pubkey.from_string(w["io_account"]), Confirmed).value
+            assert int(bal.amount) == 1_000_000 * 10**6
+        reserve = c.get_token_account_balance(Pubkey.from_string(first["emission_reserve"]), Confirmed).value
+        assert int(reserve.amount) == 100_000_000 * 10**6
+        assert c.get_account_info(Pubkey.from_string(first["treasury"]), Confirmed).value is not None
+        before = out.stat().st_mtime_ns
+        second = bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
+        assert second["sent_transactions"] == []
+        assert {k: v for k, v in second.items() if k != "sent_transactions"} == on_disk
+        assert out.stat().st_mtime_ns == before
+
+    def test_extra_steps_run_after_builtin_ones(self, node: NodeUnderTest, tmp_path: Path) -> None:
+        def step(ctx: BootstrapContext) -> None:
+            ctx.result["program_id"] = "stub-from-a-later-step"
+
+        r = bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=(), extra_steps=[step])
+        assert json.loads((tmp_path / "n.json").read_text())["program_id"] == "stub-from-a-later-step"
+        assert r["program_id"] == "stub-from-a-later-step"
+
+    def test_changed_decimals_and_dead_rpc_are_clear_errors(
+        self, node: NodeUnderTest, tmp_path: Path
+    ) -> None:
+        bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=())
+        with pytest.raises(LocalnetError, match="decimals"):
+            bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", decimals=9, wallets=())
+        with pytest.raises(LocalnetError, match="no Solana RPC"):
+            bootstrap("http://127.0.0.1:9", tmp_path / "x.json", tmp_path / "keys2", wallets=())
+        assert not (tmp_path / "x.json").exists()
+
+
+def _iog(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "localnet", *args],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+class TestCli:
+    @pytest.mark.timeout(120)
+    def test_up_prints_urls_serves_and_stops_on_sigterm(self, tmp_path: Path) -> None:
+        hello = ROOT / "tests" / "resources" / "localnet" / "hello.so"
+        proc = _iog(
+            "up",
+            "--rpc-port",
+            "0",
+            "--ws-port",
+            "0",
+            "--slot-ms",
+            "50",
+            "--ledger",
+            str(tmp_path / "l"),
+            "--bpf-program",
+            "11111111111111111111111111111112",
+            str(hello),
+        )
+        assert proc.stdout is not None
+        url = None
+        lines = []
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.startswith("JSON RPC URL:"):
+                url = line.split(":", 1)[1].strip()
+        assert url, lines
+        ws_line = proc.stdout.readline()
+        assert ws_line.startswith("WebSocket PubSub URL: ws://")
+        assert (
+            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}).json()["result"] == "ok"
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert (tmp_path / "l" / "ledger.sqlite").exists()
+
+    def test_test_validator_engine_says_when_missing(self) -> None:
+        from localnet.validator import find_test_validator
+
+        if find_test_validator() is not None:
+            pytest.skip("solana-test-validator is installed here")
+        proc = _iog("up", "--engine", "test-validator", env={"COLUMNS": "200"})
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert "solana-test-validator is not installed" in out
+
+    def test_bootstrap_command_writes_file(self, localnet: LocalnetNode, tmp_path: Path) -> None:
+        env = {"IOG_RPC_URL": localnet.rpc_url, "IOG_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+        proc = _iog("bootstrap", "--wallet", "dave", env=env)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        data = json.loads((tmp_path / "localnet.json").read_text())
+        assert [w["name"] for w in data["wallets"]] == ["dave"]
+        assert (tmp_path / "keys" / "wallet-dave.json").exists()
+
+
+def test_busy_port_is_a_clear_error(localnet: LocalnetNode, localnet_factory: Any) -> None:
+    with pytest.raises(LocalnetError, match="cannot listen"):
+        localnet_factory(rpc_port=localnet.rpc_port)
+
+
+@pytest.mark.timeout(180)
+def test_confirmed_history_survives_kill_9(tmp_path: Path) -> None:
+    """The ledger commits every slot: what a client saw confirmed is there after a crash."""
+
+    def start() -> tuple[subprocess.Popen[str], str]:
+        proc = _iog(
+            "up", "--rpc-port", "0", "--ws-port", "0", "--slot-ms", "50", "--ledger", str(tmp_path / "l")
+        )
+        assert proc.stdout is not None
+        while True:
+            line = proc.stdout.readline()
+            assert line, "node exited"
+            if line.startswith("JSON RPC URL:"):
+                return proc, line.split(":", 1)[1].strip()
+
+    proc, url = start()
+    boot = bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
+    c = Client(url)
+    wallet = Pubkey.from_string(boot["wallets"][0]["pubkey"])
+    sol = c.get_balance(wallet, Confirmed).value
+    sigs = {s.signature for s in c.get_signatures_for_address(wallet, commitment=Confirmed).value}
+    assert sigs
+    proc.kill()
+    proc.wait(30)
+    proc, url = start()
+    try:
+        c = Client(url)
+        assert c.get_balance(wallet, Confirmed).value == sol
+        after = {s.signature for s in c.get_signatures_for_address(wallet, commitment=Confirmed).value}
+        assert sigs <= after
+        assert (
+            bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))["sent_transactions"]
+            == []
+        )
+    finally:
+        proc.terminate()
+        proc.wait(30)
