@@ -56,6 +56,10 @@ class BootstrapContext:
         """Send and confirm (``confirmed``) a transaction paid by ``payer``; returns its signature."""
         return _send(self, instructions, signers)
 
+    def ensure_sol(self, who: Pubkey, lamports: int) -> None:
+        """Bring ``who`` to at least ``lamports``: an airdrop for the payer, a transfer from it for others."""
+        _ensure_sol(self, who, lamports)
+
 
 #: Steps run after the built-in ones, in order. Each must be idempotent and may add keys to ``ctx.result``.
 EXTRA_STEPS: list[Callable[[BootstrapContext], None]] = []
@@ -172,11 +176,15 @@ def bootstrap(
     emission_owner = load_or_create_keypair(keys_dir / "emission_owner.json")
     ctx = BootstrapContext(client, keys_dir, mint_authority, {})
     wallet_kps = {name: load_or_create_keypair(keys_dir / f"wallet-{name}.json") for name in wallets}
-    need = 10**9  # fees and rent of everything below, with room to spare
+    # The payer is topped up only by what this run will spend: on a complete cluster that is nothing, so a
+    # re-run sends no transaction (a fixed floor would be re-topped after extra steps draw on the payer).
+    need = 0
     for kp in wallet_kps.values():
         need += max(0, wallet_sol - client.get_balance(kp.pubkey(), Confirmed).value)
-    if client.get_balance(mint_authority.pubkey(), Confirmed).value < need:
-        _ensure_sol(ctx, mint_authority.pubkey(), need + 10 * 10**9)
+    if need or client.get_account_info(mint_kp.pubkey(), Confirmed).value is None:
+        need += 10**9  # fees and rent of the mint and token accounts, with room to spare
+        if client.get_balance(mint_authority.pubkey(), Confirmed).value < need:
+            _ensure_sol(ctx, mint_authority.pubkey(), need + 10 * 10**9)
 
     mint = mint_kp.pubkey()
     info = client.get_account_info(mint, Confirmed).value

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from backend.errors import AppError
 from localnet.errors import LocalnetError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The local Solana cluster.")
@@ -156,9 +157,24 @@ def bootstrap_cmd(
     wallet: list[str] | None = typer.Option(
         None, help="Demo wallet name (repeatable; default alice, bob, carol)."
     ),
+    staking: bool = typer.Option(
+        True,
+        help="Also deploy the staking program through the upgradeable loader and initialize it "
+        "(needs `make programs`); --no-staking skips it.",
+    ),
 ) -> None:
-    """Create the IO mint, treasury, emission reserve and funded demo wallets through RPC (idempotent)."""
-    from localnet.bootstrap import DEFAULT_WALLETS, bootstrap
+    """Create the IO mint, treasury, emission reserve and funded demo wallets through RPC (idempotent).
+
+    With --staking (the default) it also deploys programs/staking/target/iog_staking.so and initializes the
+    program's config, vaults and distributor; every step is skipped when its result is already on chain.
+    """
+    from localnet.bootstrap import DEFAULT_WALLETS, EXTRA_STEPS, bootstrap
+
+    steps = list(EXTRA_STEPS)
+    if staking:
+        from backend.chain.deploy import bootstrap_step
+
+        steps.append(bootstrap_step)
 
     s = _settings()
     out_file = out or s.resolved_bootstrap_file
@@ -170,12 +186,19 @@ def bootstrap_cmd(
                 keys_dir or s.data_dir / "keys",
                 s.io_decimals if decimals is None else decimals,
                 tuple(wallet) if wallet else DEFAULT_WALLETS,
+                extra_steps=steps,
             )
-    except LocalnetError as exc:
+    except AppError as exc:  # LocalnetError, or DeployError from the staking step
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     sent = result.pop("sent_transactions")
     console.print_json(
-        json.dumps({k: result[k] for k in ("mint", "decimals", "treasury", "emission_reserve")})
+        json.dumps(
+            {
+                k: result[k]
+                for k in ("mint", "decimals", "treasury", "emission_reserve", "staking")
+                if k in result
+            }
+        )
     )
     console.print(f"{len(sent)} transaction(s) sent; addresses written to {out_file}")

@@ -126,6 +126,8 @@ def test_bootstrap_step_deploys_and_initializes_once(localnet: Any, staking_so: 
         localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[bootstrap_step]
     )
     assert first["staking"] == second["staking"]
+    assert first["sent_transactions"], "the first run deploys and initializes"
+    assert second["sent_transactions"] == [], "a second bootstrap must send nothing"
     client = Client(localnet.rpc_url, timeout=30)
     sc = StakingClient()
     info = client.get_account_info(sc.config, Confirmed).value
