@@ -6,6 +6,7 @@ import typer
 
 from backend.dbcli import app as db_app
 from backend.rewards.cli import app as rewards_app
+from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
 from localnet.cli import app as localnet_app
 
@@ -20,6 +21,7 @@ app.add_typer(localnet_app, name="localnet", help="Run the embedded Solana node 
 app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
 app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
 app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")
+app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups (try it by hand).")
 
 
 @app.command("api")

@@ -1,0 +1,36 @@
+"""Exact conversion between human IO amounts ("12.5") and integer base units. No float anywhere."""
+
+from __future__ import annotations
+
+import re
+
+from backend.errors import InvalidInput
+
+U64_MAX = 2**64 - 1
+_AMOUNT = re.compile(r"^(\d+)(?:\.(\d+))?$")
+
+
+def to_base_units(text: str, decimals: int) -> int:
+    """Parse a non-negative decimal amount into base units; more digits than ``decimals`` is an error.
+
+    >>> to_base_units("12.5", 8)
+    1250000000
+    """
+    m = _AMOUNT.match(text.strip())
+    if not m:
+        raise InvalidInput(f"amount {text!r} is not a non-negative decimal number")
+    whole, frac = m.group(1), m.group(2) or ""
+    if len(frac) > decimals:
+        raise InvalidInput(f"amount {text!r} has more than {decimals} decimal places")
+    units = int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")
+    if units > U64_MAX:
+        raise InvalidInput(f"amount {text!r} exceeds the u64 range of a token amount")
+    return units
+
+
+def format_units(units: int, decimals: int) -> str:
+    """Render base units as a decimal string with trailing zeros trimmed ("12.5", "3")."""
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    text = f"{whole}.{frac:0{decimals}d}".rstrip("0").rstrip(".") if decimals else str(whole)
+    return sign + text

@@ -1,0 +1,69 @@
+"""``iog wallet``: the README's hand example (balance, a payment with memo and reference, lookups) over RPC."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from backend.cli import app
+from backend.config import get_settings
+from localnet.bootstrap import bootstrap
+
+
+@pytest.fixture
+def cluster(localnet: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    boot = bootstrap(localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[])
+    monkeypatch.setenv("IOG_RPC_URL", localnet.rpc_url)
+    monkeypatch.setenv("IOG_BOOTSTRAP_FILE", str(tmp_path / "boot.json"))
+    get_settings.cache_clear()
+    yield boot
+    get_settings.cache_clear()
+
+
+def _iog(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), terminal_width=200)
+
+
+class TestWalletCommands:
+    def test_payment_moves_exact_units_and_is_found_by_reference(self, cluster: dict[str, Any]) -> None:
+        out = _iog("wallet", "transfer", "alice", "bob", "12.34567891", "--memo", "inv-1", "--new-reference")
+        assert out.exit_code == 0, out.output
+        sig = re.search(r"signature (\w+)", out.output).group(1)
+        ref = re.search(r"reference (\w+)", out.output).group(1)
+        bal = _iog("wallet", "balance", "alice", "bob").output
+        assert "999987.65432109" in bal and "1000012.34567891" in bal
+        # lookups read finalized history: poll until the node finalizes it
+        import time
+
+        deadline = time.monotonic() + 30
+        while sig not in (found := _iog("wallet", "lookup", ref).output) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sig[:20] in found
+        shown = _iog("wallet", "tx", sig).output
+        assert "12.34567891" in shown and "inv-1" in shown
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (("transfer", "alice", "bob", "--", "-1"), "not a non-negative decimal"),
+            (("transfer", "alice", "bob", "0.000000001"), "more than 8 decimal places"),
+            (("transfer", "alice", "bob", "0"), "greater than zero"),
+            (("transfer", "11111111111111111111111111111111", "bob", "1"), "must be a demo wallet"),
+            (("balance", "not-a-key"), "neither a demo wallet"),
+            (("tx", "xyz"), "not a base58 signature"),
+        ],
+    )
+    def test_bad_input_is_a_clear_error_and_moves_nothing(
+        self, cluster: dict[str, Any], args: tuple[str, ...], message: str
+    ) -> None:
+        first = _iog("wallet", "balance")
+        assert first.exit_code == 0, (first.output, first.exception)
+        before = first.output
+        out = _iog("wallet", *args)
+        assert out.exit_code == 2
+        assert message in out.output
+        assert _iog("wallet", "balance").output == before
