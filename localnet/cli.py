@@ -162,11 +162,21 @@ def bootstrap_cmd(
         help="Also deploy the staking program through the upgradeable loader and initialize it "
         "(needs `make programs`); --no-staking skips it.",
     ),
+    demo: bool = typer.Option(
+        True,
+        "--demo/--no-demo",
+        help="Seed the demo network on chain: two GPU nodes registered and self-staked by the first two demo "
+        "wallets (alice, bob) and a delegation by the third (carol). Only with --staking (ignored with "
+        "--no-staking) and at least 3 wallets (skipped with a warning otherwise); node keys are kept in "
+        "--keys-dir as node-<name>.json.",
+    ),
 ) -> None:
     """Create the IO mint, treasury, emission reserve and funded demo wallets through RPC (idempotent).
 
     With --staking (the default) it also deploys programs/staking/target/iog_staking.so and initializes the
     program's config, vaults and distributor; every step is skipped when its result is already on chain.
+
+    With --staking and --demo (both the default) it then seeds demo GPU nodes, their stake and a delegation.
     """
     from localnet.bootstrap import DEFAULT_WALLETS, EXTRA_STEPS, bootstrap
 
@@ -175,6 +185,13 @@ def bootstrap_cmd(
         from backend.chain.deploy import bootstrap_step
 
         steps.append(bootstrap_step)
+        if demo:
+            from backend.chain.demo import WALLETS_NEEDED, seed_demo_step
+
+            if len(wallet or DEFAULT_WALLETS) >= WALLETS_NEEDED:
+                steps.append(seed_demo_step)
+            else:
+                console.print(f"[yellow]warning:[/yellow] no demo seed: it needs {WALLETS_NEEDED} wallets")
 
     s = _settings()
     out_file = out or s.resolved_bootstrap_file
@@ -196,7 +213,7 @@ def bootstrap_cmd(
         json.dumps(
             {
                 k: result[k]
-                for k in ("mint", "decimals", "treasury", "emission_reserve", "staking")
+                for k in ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo")
                 if k in result
             }
         )
