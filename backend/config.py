@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     localnet_slot_ms: int = 400
     localnet_finality_slots: int = 32
 
+    # --- indexer ------------------------------------------------------------------------------------------
+    indexer_addresses: str = Field("", description="Extra addresses to watch, comma-separated")
+    indexer_io_mint: str | None = Field(None, description="IO mint; default from the bootstrap file")
+    indexer_idl_path: Path | None = Field(None, description="Staking IDL (default: programs/staking/idl)")
+    indexer_batch_size: int = Field(100, ge=1, le=1000, description="getTransaction calls per JSON-RPC batch")
+    indexer_concurrency: int = Field(4, ge=1, le=64, description="RPC requests in flight")
+    indexer_chunk_size: int = Field(1000, ge=1, description="Transactions per database transaction")
+    indexer_page_limit: int = Field(1000, ge=1, le=1000, description="getSignaturesForAddress page size")
+    indexer_rpc_timeout: float = Field(10.0, gt=0, description="Seconds per RPC HTTP request")
+    indexer_max_retries: int = Field(8, ge=0, description="Retries of a failed RPC call")
+    indexer_poll_seconds: float = Field(2.0, gt=0, description="Follow mode: finalized pass interval")
+    indexer_metrics_port: int | None = Field(None, description="Serve Prometheus metrics on this port")
+
     # --- rewards -------------------------------------------------------------------------------------------
     epoch_seconds: int = 3600
 
@@ -55,4 +68,4 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests build their own ``Settings``)."""
-    return Settings()
+    return Settings()  # type: ignore[call-arg]  # fields come from the environment

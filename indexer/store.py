@@ -1,0 +1,272 @@
+"""The writer: idempotent bulk upserts of decoded rows, cursors committed in the same transaction, locks.
+
+Re-writing a row is harmless: transactions, transfers and events are keyed by their natural keys and a
+``confirmed`` row is only ever upgraded to ``finalized`` (never downgraded). A cursor only moves forward.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend.models.base import SQLITE_INT_MAX, U64_MAX, Money, MoneyOutOfRange
+from backend.models.indexer import (
+    IndexedTransaction,
+    IndexerCursor,
+    ProgramEvent,
+    TokenTransfer,
+    TransferReference,
+)
+from indexer.decode import DecodedTx
+from indexer.errors import LockHeld
+
+TX: Table = IndexedTransaction.__table__  # type: ignore[assignment]
+TRANSFERS: Table = TokenTransfer.__table__  # type: ignore[assignment]
+REFS: Table = TransferReference.__table__  # type: ignore[assignment]
+EVENTS: Table = ProgramEvent.__table__  # type: ignore[assignment]
+CURSORS: Table = IndexerCursor.__table__  # type: ignore[assignment]
+
+FINALIZED = "finalized"
+CONFIRMED = "confirmed"
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _pg_bulk(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool) -> None:
+    """One ``INSERT ... SELECT FROM json_populate_recordset(...) ON CONFLICT`` per table: one round trip
+    and one parameter for any row count (integers travel as exact JSON numbers, never floats)."""
+    _check_money(table, rows, U64_MAX)
+    cols = list(rows[0])
+    collist = ", ".join(cols)
+    sql = (
+        f'INSERT INTO "{table.name}" ({collist}) SELECT {collist} '
+        f'FROM json_populate_recordset(NULL::"{table.name}", %(rows)s::json) ON CONFLICT ({", ".join(keys)}) '
+    )
+    if upgrade:
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
+        sql += f"DO UPDATE SET {sets} WHERE \"{table.name}\".status <> '{FINALIZED}'"
+    else:
+        sql += "DO NOTHING"
+    try:
+        payload = orjson.dumps(rows).decode()
+    except TypeError:  # an integer beyond 64 bits: the stdlib encoder writes it exactly too
+        payload = json.dumps(rows)
+    conn.exec_driver_sql(sql, {"rows": payload})
+
+
+def _upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert rows; on a key conflict upgrade a pending (confirmed) row, never touch a finalized one."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _pg_bulk(conn, table, rows, keys, upgrade=True)
+        return
+    _sqlite_bulk(conn, table, rows, keys, upgrade=True)
+
+
+def _check_money(table: Table, rows: list[dict[str, Any]], limit: int) -> None:
+    for c in rows[0]:
+        if isinstance(table.c[c].type, Money):
+            for r in rows:
+                v = r[c]
+                if v is None:
+                    continue
+                if isinstance(v, bool) or not isinstance(v, int) or not -limit <= v <= limit:
+                    raise MoneyOutOfRange(f"amount {v!r} does not fit the money column")
+
+
+def _sqlite_bulk(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool
+) -> None:
+    """One ``executemany`` of a plain ``INSERT ... ON CONFLICT`` on the driver (no per-row ORM work)."""
+    _check_money(table, rows, SQLITE_INT_MAX)
+    cols = list(rows[0])
+    sql = (
+        f'INSERT INTO "{table.name}" ({", ".join(cols)}) VALUES ({", ".join("?" for _ in cols)}) '
+        f"ON CONFLICT ({', '.join(keys)}) "
+    )
+    if upgrade:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+        sql += f"DO UPDATE SET {sets} WHERE \"{table.name}\".status <> '{FINALIZED}'"
+    else:
+        sql += "DO NOTHING"
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+
+
+def write_batch(
+    conn: Connection,
+    decoded: Iterable[DecodedTx],
+    cursors: dict[str, tuple[str, int]] | None = None,
+) -> int:
+    """Write decoded rows and advance ``cursors`` {address: (signature, slot)}; the caller owns the txn."""
+    txs: list[dict[str, Any]] = []
+    transfers: list[dict[str, Any]] = []
+    refs: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for d in decoded:
+        txs.append(d.tx)
+        transfers.extend(d.transfers)
+        refs.extend(d.references)
+        events.extend(d.events)
+    _upsert_rows(conn, TX, txs, ["signature"])
+    if conn.dialect.name == "sqlite" and any(t["amount"] > SQLITE_INT_MAX for t in transfers):
+        transfers = [dict(t, amount=None) if t["amount"] > SQLITE_INT_MAX else t for t in transfers]
+    _upsert_rows(conn, TRANSFERS, transfers, ["signature", "ix_path"])
+    _upsert_rows(conn, EVENTS, events, ["signature", "ix_path", "event_index"])
+    if refs and conn.dialect.name == "postgresql":
+        _pg_bulk(conn, REFS, refs, ["reference", "signature", "ix_path"], upgrade=False)
+    elif refs:
+        _sqlite_bulk(conn, REFS, refs, ["reference", "signature", "ix_path"], upgrade=False)
+    for address, (sig, slot) in (cursors or {}).items():
+        advance_cursor(conn, address, sig, slot)
+    return len(txs)
+
+
+def advance_cursor(conn: Connection, address: str, signature: str, slot: int) -> None:
+    """Move the cursor of ``address`` to (signature, slot) unless it already stands at a newer slot."""
+    now = int(time.time())
+    stmt = _insert(conn, CURSORS).values(
+        address=address, last_signature=signature, last_slot=slot, tx_count=0, updated_at=now, synced_slot=0
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["address"],
+        set_={"last_signature": signature, "last_slot": slot, "updated_at": now, "last_error": None},
+        where=CURSORS.c.last_slot <= slot,
+    )
+    conn.execute(stmt)
+
+
+def mark_synced(conn: Connection, address: str, finalized_slot: int) -> None:
+    """Record that a pass covered ``address`` up to ``finalized_slot`` (only ever moves forward)."""
+    now = int(time.time())
+    stmt = _insert(conn, CURSORS).values(
+        address=address, last_signature=None, last_slot=0, tx_count=0, updated_at=now, synced_slot=finalized_slot
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["address"],
+        set_={"synced_slot": finalized_slot, "updated_at": now, "last_error": None},
+        where=CURSORS.c.synced_slot <= finalized_slot,
+    )
+    conn.execute(stmt)
+
+
+def get_cursor(conn: Connection, address: str) -> tuple[str | None, int]:
+    """(last_signature, last_slot) of an address; (None, 0) before its first batch."""
+    row = conn.execute(
+        select(CURSORS.c.last_signature, CURSORS.c.last_slot).where(CURSORS.c.address == address)
+    ).first()
+    return (row[0], int(row[1])) if row else (None, 0)
+
+
+def record_error(engine: Engine, address: str, message: str) -> None:
+    """Remember the last error of an address (own transaction; never moves the cursor)."""
+    now = int(time.time())
+    with engine.begin() as conn:
+        stmt = _insert(conn, CURSORS).values(
+            address=address,
+            last_signature=None,
+            last_slot=0,
+            tx_count=0,
+            updated_at=now,
+            synced_slot=0,
+            last_error=message[:2000],
+            last_error_at=now,
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["address"], set_={"last_error": message[:2000], "last_error_at": now}
+            )
+        )
+
+
+def drop_stale_pending(conn: Connection, finalized_slot: int) -> int:
+    """Delete pending rows at or below a slot every watched address has been finalized through."""
+    stale = select(TX.c.signature).where(TX.c.status == CONFIRMED, TX.c.slot <= finalized_slot)
+    n = 0
+    for table in (REFS,):
+        conn.execute(delete(table).where(table.c.signature.in_(stale)))
+    for table in (TRANSFERS, EVENTS):
+        conn.execute(delete(table).where(table.c.status == CONFIRMED, table.c.slot <= finalized_slot))
+    n = conn.execute(delete(TX).where(TX.c.status == CONFIRMED, TX.c.slot <= finalized_slot)).rowcount or 0
+    return n
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Row counts of the indexer's fact tables."""
+    return {
+        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for t in (TX, TRANSFERS, REFS, EVENTS)
+    }
+
+
+class AddressSetLock:
+    """Exclusive right to index one address set.
+
+    PostgreSQL: a session-level ``pg_try_advisory_lock`` on a dedicated connection (released when the process
+    dies, even by SIGKILL). SQLite: an ``flock`` on a file beside the database (also released by the kernel on
+    death). Either way a second indexer on the same set fails fast with :class:`LockHeld`.
+    """
+
+    def __init__(self, engine: Engine, addresses: Iterable[str]) -> None:
+        self.engine = engine
+        digest = hashlib.sha256(",".join(sorted(addresses)).encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)
+        self.tag = digest[:6].hex()
+        self._conn: Connection | None = None
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise LockHeld."""
+        if self.engine.dialect.name == "postgresql":
+            conn = self.engine.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar_one()
+            conn.commit()
+            if not got:
+                conn.close()
+                raise LockHeld(f"another indexer holds advisory lock {self.key} for this address set")
+            self._conn = conn
+            return
+        db = self.engine.url.database
+        path = Path(f"{db}.indexer-{self.tag}.lock") if db and db != ":memory:" else None
+        if path is None:
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise LockHeld(f"another indexer holds {path}") from exc
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the lock back."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self._conn.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> AddressSetLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

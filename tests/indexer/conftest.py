@@ -1,0 +1,73 @@
+"""Indexer fixtures: an embedded node with a bootstrapped IO mint/treasury, and a load generator on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.indexer.chainload import Loader
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
+    """(running LocalnetNode, bootstrap dict, bootstrap file) on fast test settings."""
+    from localnet.bootstrap import bootstrap
+    from localnet.node import LocalnetNode
+
+    node = LocalnetNode(slot_ms=50, finality_slots=4)
+    node.start()
+    try:
+        boot_file = tmp_path / "localnet.json"
+        boot = bootstrap(node.rpc_url, boot_file, tmp_path / "keys")
+        yield node, boot, boot_file
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def staking_chain(tmp_path: Path, staking_so: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
+    """Like ``chain``, with the staking program deployed and initialized (bootstrap's staking step)."""
+    from backend.chain.deploy import bootstrap_step
+    from localnet.bootstrap import bootstrap
+    from localnet.node import LocalnetNode
+
+    node = LocalnetNode(slot_ms=50, finality_slots=4)
+    node.start()
+    try:
+        boot_file = tmp_path / "localnet.json"
+        boot = bootstrap(node.rpc_url, boot_file, tmp_path / "keys", extra_steps=[bootstrap_step])
+        yield node, boot, boot_file
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def loader(chain: tuple[Any, dict[str, Any], Path]) -> Iterator[Loader]:
+    """A payment generator on the chain fixture."""
+    node, boot, _ = chain
+    ld = Loader(node.rpc_url, boot)
+    yield ld
+    ld.http.close()
+
+
+def settings_env(boot_file: Path, db_url: str, rpc_url: str, ws_url: str | None = None, **extra: Any) -> dict[str, str]:
+    """IOG_* environment for an indexer subprocess."""
+    env = {
+        "IOG_DATABASE_URL": db_url,
+        "IOG_RPC_URL": rpc_url,
+        "IOG_BOOTSTRAP_FILE": str(boot_file),
+        "IOG_DATA_DIR": str(boot_file.parent),
+    }
+    if ws_url:
+        env["IOG_WS_URL"] = ws_url
+    env.update({f"IOG_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def boot_json(path: Path) -> dict[str, Any]:
+    """Read a bootstrap file."""
+    return json.loads(path.read_text())
