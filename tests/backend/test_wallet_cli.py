@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,8 @@ class TestWalletCommands:
         bal = _iog("wallet", "balance", "alice", "bob").output
         assert "999987.65432109" in bal and "1000012.34567891" in bal
         # lookups read finalized history: poll until the node finalizes it
-        import time
-
         deadline = time.monotonic() + 30
-        while sig not in (found := _iog("wallet", "lookup", ref).output) and time.monotonic() < deadline:
+        while sig[:20] not in (found := _iog("wallet", "lookup", ref).output) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert sig[:20] in found
         shown = _iog("wallet", "tx", sig).output
