@@ -138,6 +138,8 @@ def run(
     from indexer.store import AddressSetLock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "websockets", "alembic"):  # one line per request is noise here
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings, cfg, engine = _setup(rpc_url)
         lock = AddressSetLock(engine, cfg.addresses)

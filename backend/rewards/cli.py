@@ -59,7 +59,7 @@ def compute_cmd(
         eligible = sum(1 for n in result.nodes if n.eligible)
         typer.echo(
             f"epoch {result.epoch}: {eligible}/{len(result.nodes)} nodes eligible, "
-            f"{len(result.payouts)} payouts, {len(result.wallets)} totals, "
+            f"{len(result.payout_wallets)} payouts, {len(result.wallets)} totals, "
             f"unallocated {result.pool.unallocated}, root {result.merkle_root.hex()} -> {output_path}"
         )
 

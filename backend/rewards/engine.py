@@ -14,10 +14,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from hashlib import sha256
-from itertools import chain, repeat
-from operator import floordiv, mul, ne, sub
+from itertools import compress, repeat
+from operator import add, floordiv, ge, mul, sub
 from struct import Struct
 from typing import Any, NamedTuple
+
+import orjson
 
 from backend.rewards.errors import RewardsInputError, WalletNotInTotals
 from backend.rewards.merkle import MerkleTree
@@ -28,15 +30,11 @@ from backend.rewards.schemas import (
     EpochInput,
     NodeInput,
     Params,
+    per_entry,
     segment_sums,
     validate_input,
 )
 from backend.rewards.splits import split_unchecked
-
-try:  # optional: only a faster route to the same bytes for rule 8 (see canonical_json)
-    import orjson
-except ImportError:  # pragma: no cover - exercised where orjson is absent
-    orjson = None  # type: ignore[assignment]
 
 _pack_leaf = Struct("<x32sQ").pack  # 0x00 || wallet || u64 little-endian (rule 7)
 
@@ -79,19 +77,26 @@ class EpochResult:
 
     ``wallets`` are the wallets with a positive lifetime total, sorted by their base58 string; ``cumulative``,
     ``wallet_keys`` (32 bytes each) and ``positions`` (the wallet's leaf index in the sorted leaves) are
-    parallel to it. ``payouts`` are this epoch's positive payouts, sorted by wallet.
+    parallel to it. ``payout_wallets`` and ``payout_amounts`` are this epoch's positive payouts, sorted by
+    wallet.
     """
 
     epoch: int
     inputs_sha256: str
     pool: Pool
     nodes: list[NodeResult]
-    payouts: list[tuple[str, int]]
+    payout_wallets: list[str]
+    payout_amounts: list[int]
     wallets: list[str]
     cumulative: list[int]
     wallet_keys: list[bytes] = field(repr=False)
     positions: list[int] = field(repr=False)
     tree: MerkleTree = field(repr=False)
+
+    @property
+    def payouts(self) -> list[tuple[str, int]]:
+        """This epoch's positive payouts as ``(wallet, amount)``, sorted by wallet."""
+        return list(zip(self.payout_wallets, self.payout_amounts, strict=True))
 
     @property
     def merkle_root(self) -> bytes:
@@ -152,10 +157,12 @@ class EpochResult:
                 }
                 for n in self.nodes
             ],
-            "payouts": [{"wallet": w, "amount": str(a)} for w, a in self.payouts],
+            "payouts": [
+                {"wallet": w, "amount": a}
+                for w, a in zip(self.payout_wallets, map(str, self.payout_amounts), strict=True)
+            ],
             "totals": [
-                {"wallet": w, "cumulative": c}
-                for w, c in zip(self.wallets, map(str, self.cumulative), strict=True)
+                {"wallet": w, "cumulative": c} for w, c in zip(self.wallets, map(str, self.cumulative), strict=True)
             ],
             "merkle_root": self.tree.root.hex(),
         }
@@ -168,6 +175,13 @@ def gc_paused() -> Iterator[None]:
     The engine allocates millions of acyclic objects (ints, tuples, small lists) next to a large live input;
     without this, each generation-2 collection re-walks the whole input and the run grows superlinearly.
     Reference counting still frees everything; the collector is restored (if it was on) afterwards.
+
+    On the way out the objects that survived the run (the result: millions of acyclic tuples, lists, dicts)
+    are moved to the oldest generation with ``gc.freeze(); gc.unfreeze()`` (two list splices, no scan).
+    Otherwise they would all still sit in generation 0 and the first allocation after re-enabling would
+    trigger a collection that walks every one of them (~0.5 s at 100,000 nodes), then again in generation
+    1. In the oldest generation they are examined only by a full collection, like any other long-lived data.
+    The splice is skipped when the process has frozen objects of its own (unfreeze would thaw them).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -175,26 +189,38 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
+
+
+def json_bytes(doc: Any, sort_keys: bool = False) -> bytes:
+    """``json.dumps(doc, sort_keys=sort_keys, separators=(",", ":"))`` as UTF-8 bytes, via orjson when equal.
+
+    For documents of dicts with str keys, lists, str, ints within u64 and bools, orjson produces the same
+    bytes about 7x faster as long as its output is pure ASCII without DEL: json.dumps escapes every other
+    character (``ensure_ascii``) while orjson writes DEL and non-ASCII raw, so any such output (or any type
+    orjson refuses) falls back to json.dumps. tests/backend/rewards/test_engine.py checks the equivalence.
+    """
+    try:
+        fast: bytes = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:
+        fast = b"\x7f"
+    if fast.isascii() and b"\x7f" not in fast:
+        return fast
+    return json.dumps(doc, sort_keys=sort_keys, separators=(",", ":")).encode("utf-8")
 
 
 def canonical_json(raw: Any, validated: bool = False) -> bytes:
     """``json.dumps(raw, sort_keys=True, separators=(",", ":"))`` as UTF-8 bytes (rule 8's hash input).
 
-    For a validated input (only dicts with str keys, lists, str, int within u64, bool) orjson, when
-    installed, produces the same bytes about 7x faster as long as its output is pure ASCII without DEL:
-    json.dumps escapes every other character (``ensure_ascii``) while orjson writes DEL and non-ASCII raw, so
-    any such output falls back to json.dumps. tests/backend/rewards/test_engine.py checks the equivalence.
+    A validated input (only dicts with str keys, lists, str, int within u64, bool) goes through
+    :func:`json_bytes` (orjson when it gives the same bytes); anything else through json.dumps.
     """
-    if validated and orjson is not None:
-        try:
-            fast: bytes = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            fast = b"\x7f"
-        if fast.isascii() and b"\x7f" not in fast:
-            return fast
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), check_circular=not validated)
-    return text.encode("utf-8")
+    if validated:
+        return json_bytes(raw, sort_keys=True)
+    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def inputs_sha256(raw: Any, validated: bool = False) -> str:
@@ -233,12 +259,12 @@ def ineligibility_reasons(node: NodeInput, params: Params, epoch_seconds: int) -
     return tuple(reasons)
 
 
-def _split_pool_over(total: int, weights: list[int], keys: list[str]) -> list[int] | None:
+def _split_pool_over(total: int, weights: list[int], keys: list[str], key_order: list[int]) -> list[int] | None:
     """Rule 3: split a pool by weight, or None when the total weight is 0 (the pool is unallocated)."""
     weight_sum = sum(weights)
     if weight_sum == 0:
         return None
-    return split_unchecked(total, weights, keys, weight_sum)
+    return split_unchecked(total, weights, keys, weight_sum, key_order)
 
 
 def _pay_stake(inp: EpochInput, rewards: list[int], acc: list[int]) -> list[int]:
@@ -250,29 +276,32 @@ def _pay_stake(inp: EpochInput, rewards: list[int], acc: list[int]) -> list[int]
     """
     nodes = inp.nodes
     owner_ids = inp.owner_ids
-    counts = [n.stake_end - n.stake_start for n in nodes]
+    offsets = inp.offsets
+    counts = list(map(sub, offsets[1:], offsets[:-1]))
     divisors = [n.total_stake or 1 for n in nodes]  # a node without stake has reward 0 (rule 2: no_stake)
-    # Per entry: reward * amount, then // the node's total stake (iterators avoid per-entry temporaries).
-    products = list(map(mul, chain.from_iterable(map(repeat, rewards, counts)), inp.amounts))
-    shares = list(map(floordiv, products, chain.from_iterable(map(repeat, divisors, counts))))
-    bounds = [n.stake_start for n in nodes] + [len(shares)]
-    for n, reward, base in zip(nodes, rewards, segment_sums(shares, bounds), strict=True):
-        left = reward - base
-        if left:
-            # Largest remainder, ties to the smaller owner; only positive remainders can win (left < their
-            # count).
-            s, e, d = n.stake_start, n.stake_end, n.total_stake
-            ranked = sorted(zip([-(x % d) for x in products[s:e]], owner_ids[s:e], range(s, e), strict=True))
-            for _, _, j in ranked[:left]:
-                shares[j] += 1
+    products = list(map(mul, per_entry(rewards, counts), inp.amounts))
+    shares = list(map(floordiv, products, per_entry(divisors, counts)))
+    lefts = list(map(sub, rewards, segment_sums(shares, offsets)))
+    if any(lefts):
+        # Largest remainder within each node, ties to the smaller owner, as one integer rank per entry:
+        # remainder * m - owner id (owner ids < m), larger rank first. A node with `left` units to hand out
+        # gives one to each entry whose rank is at least the node's left-th largest (ranks are distinct
+        # within a node); a node with nothing left gets a threshold above every rank.
+        m = len(inp.wallets)
+        remainders = map(sub, products, map(mul, shares, per_entry(divisors, counts)))
+        ranks = list(map(sub, map(mul, remainders, repeat(m)), owner_ids))
+        thresholds = [max(divisors) * m] * len(nodes)
+        for k in compress(range(len(nodes)), lefts):
+            thresholds[k] = sorted(ranks[offsets[k] : offsets[k + 1]])[-lefts[k]]
+        shares = list(map(add, shares, map(ge, ranks, per_entry(thresholds, counts))))
+        del ranks
     del products
-    # commission = share * bps // 10000 on delegated entries; times 0 for the operator's own entry.
-    bps = chain.from_iterable(map(repeat, [n.commission_bps for n in nodes], counts))
-    delegated = map(ne, owner_ids, inp.entry_operator_ids)
-    commissions = list(map(floordiv, map(mul, map(mul, shares, bps), delegated), repeat(BPS_DENOMINATOR)))
+    # commission = share * bps // 10000 on delegated entries; bps times False (0) for the operator's own.
+    bps = map(mul, per_entry([n.commission_bps for n in nodes], counts), inp.delegated)
+    commissions = list(map(floordiv, map(mul, shares, bps), repeat(BPS_DENOMINATOR)))
     for wallet, net in zip(owner_ids, map(sub, shares, commissions), strict=True):
         acc[wallet] += net
-    per_node = segment_sums(commissions, bounds)
+    per_node = segment_sums(commissions, offsets)
     for n, commission in zip(nodes, per_node, strict=True):
         acc[n.operator_id] += commission
     return per_node
@@ -292,6 +321,7 @@ def compute_validated(inp: EpochInput, digest: str) -> EpochResult:
     reasons = [ineligibility_reasons(n, p, inp.epoch_seconds) for n in nodes]
     eligible = [i for i, r in enumerate(reasons) if not r]
     keys = [nodes[i].node for i in eligible]
+    key_order = sorted(range(len(keys)), key=keys.__getitem__)  # tie order of both pools (rule 5)
     avail_w = []
     compute_w = []
     for i in eligible:
@@ -300,11 +330,11 @@ def compute_validated(inp: EpochInput, digest: str) -> EpochResult:
         avail_w.append(n.gpu_units * m * n.uptime_seconds)
         compute_w.append(n.compute_gpu_seconds * m)
     unallocated = 0
-    avail_parts = _split_pool_over(availability, avail_w, keys)
+    avail_parts = _split_pool_over(availability, avail_w, keys, key_order)
     if avail_parts is None:
         unallocated += availability
         avail_parts = [0] * len(eligible)
-    compute_parts = _split_pool_over(compute, compute_w, keys)
+    compute_parts = _split_pool_over(compute, compute_w, keys, key_order)
     if compute_parts is None:
         unallocated += compute
         compute_parts = [0] * len(eligible)
@@ -319,21 +349,23 @@ def compute_validated(inp: EpochInput, digest: str) -> EpochResult:
         results[i] = NodeResult(nodes[i].node, True, (), a_reward, c_reward, rewards[i], commissions[i])
 
     all_wallets = inp.wallets
-    totals = [a + b for a, b in zip(inp.previous, acc, strict=True)]
+    totals = list(map(add, inp.previous, acc))
     if totals and max(totals) > U64_MAX:
         wallet = all_wallets[next(i for i, t in enumerate(totals) if t > U64_MAX)]
         raise RewardsInputError(f"previous_totals.{wallet}", "lifetime total would exceed u64")
-    payouts = [(all_wallets[i], a) for i, a in enumerate(acc) if a]
-    total_ids = [i for i, t in enumerate(totals) if t]
-    wallets = [all_wallets[i] for i in total_ids]
-    cumulative = [totals[i] for i in total_ids]
-    wallet_keys = [inp.wallet_bytes[i] for i in total_ids]
+    # Wallet ids are in string order, so filtering keeps the outputs sorted by wallet.
+    wallets = list(compress(all_wallets, totals))
+    cumulative = list(filter(None, totals))
+    wallet_keys = list(compress(inp.wallet_bytes, totals))
     leaves = [sha256(_pack_leaf(k, c)).digest() for k, c in zip(wallet_keys, cumulative, strict=True)]
     order = sorted(range(len(leaves)), key=leaves.__getitem__)
     positions = [0] * len(order)  # the inverse permutation of `order`: wallet -> leaf position
     for rank, i in enumerate(order):
         positions[i] = rank
-    tree = MerkleTree(list(map(leaves.__getitem__, order)), presorted=True)
+    # The sorted leaves are copied (join, then 32-byte slices) so that they lie in memory in leaf order: the
+    # tree and the proofs then read them sequentially instead of in wallet order.
+    ordered = b"".join(map(leaves.__getitem__, order))
+    tree = MerkleTree([ordered[i : i + 32] for i in range(0, len(ordered), 32)], presorted=True)
 
     node_sum = sum(r.reward for r in results)
     # Conservation is the engine's contract; a failure here is a bug, never bad input.
@@ -344,7 +376,8 @@ def compute_validated(inp: EpochInput, digest: str) -> EpochResult:
         inputs_sha256=digest,
         pool=Pool(p.emission, community, availability, compute, unallocated),
         nodes=results,
-        payouts=payouts,
+        payout_wallets=list(compress(all_wallets, acc)),
+        payout_amounts=list(filter(None, acc)),
         wallets=wallets,
         cumulative=cumulative,
         wallet_keys=wallet_keys,

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from backend.rewards.engine import EpochResult, compute_epoch, gc_paused
+from backend.rewards.engine import EpochResult, compute_epoch, gc_paused, json_bytes
 from backend.rewards.errors import RewardsInputError, WalletNotInTotals
 from backend.rewards.merkle import MerkleTree, leaf_hash, verify_proof
 from backend.rewards.schemas import OUTPUT_SCHEMA, parse_amount, parse_pubkey
@@ -54,7 +54,7 @@ def read_json(path: Path, what: str) -> Any:
 def write_json_atomic(path: Path, doc: Any) -> None:
     """Write ``doc`` as compact JSON plus a newline; the file appears whole or not at all."""
     path = Path(path)
-    data = json.dumps(doc, separators=(",", ":")).encode("utf-8") + b"\n"
+    data = json_bytes(doc) + b"\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     umask = os.umask(0)
     os.umask(umask)

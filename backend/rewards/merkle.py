@@ -61,14 +61,20 @@ class MerkleTree:
     """A tree over leaf hashes; ``levels[0]`` are the sorted leaves, ``levels[-1]`` the root."""
 
     def __init__(self, leaves: Sequence[bytes], presorted: bool = False) -> None:
-        """Build every level from the given leaf hashes (sorted here unless ``presorted``)."""
+        """Build every level from the given leaf hashes (sorted here unless ``presorted``).
+
+        ``presorted`` promises that ``leaves`` are already in ascending order; it is not checked.
+        """
         level = list(leaves) if presorted else sorted(leaves)
         self.levels: list[list[bytes]] = [level]
         while len(level) > 1:
-            nxt = [
-                sha256(_NODE + a + b).digest() if a <= b else sha256(_NODE + b + a).digest()
-                for a, b in zip(level[0::2], level[1::2], strict=False)
-            ]
+            if len(self.levels) == 1:  # the leaves are sorted: every pair is already (min, max)
+                nxt = [sha256(_NODE + a + b).digest() for a, b in zip(level[0::2], level[1::2], strict=False)]
+            else:
+                nxt = [
+                    sha256(_NODE + a + b).digest() if a <= b else sha256(_NODE + b + a).digest()
+                    for a, b in zip(level[0::2], level[1::2], strict=False)
+                ]
             if len(level) & 1:
                 nxt.append(level[-1])
             level = nxt
@@ -105,8 +111,11 @@ class MerkleTree:
         up: list[tuple[bytes, ...]] = [()]
         for level in reversed(self.levels[:-1]):
             paired = len(level) & ~1
-            cur = [(level[j ^ 1],) + up[j >> 1] for j in range(paired)]
+            cur: list[tuple[bytes, ...]] = [()] * len(level)
+            # An even node's sibling is the next node, an odd node's the previous; both extend the parent's.
+            cur[0:paired:2] = [(s,) + p for s, p in zip(level[1:paired:2], up, strict=False)]
+            cur[1:paired:2] = [(s,) + p for s, p in zip(level[0:paired:2], up, strict=False)]
             if len(level) & 1:
-                cur.append(up[-1])
+                cur[-1] = up[-1]  # carried up: no sibling at this level
             up = cur
         return up

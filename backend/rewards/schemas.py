@@ -11,9 +11,10 @@ name it. Wallets get integer ids in sorted order, which the engine uses for accu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import accumulate, chain, repeat
-from operator import eq, mul, sub
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate, chain, compress, repeat
+from operator import ne, not_, sub
 from typing import Any, NamedTuple
 
 from solders.pubkey import Pubkey
@@ -97,16 +98,18 @@ class EpochInput(NamedTuple):
 
     ``wallets`` are all wallets that appear (operators, stake owners, previous totals), sorted by their base58
     string; ``wallet_bytes`` and ``previous`` (0 when absent) are parallel to it. ``owner_ids``, ``amounts``
-    and ``entry_operator_ids`` hold one element per stake entry, node after node in input order.
+    and ``delegated`` (the owner is not the node's operator) hold one element per stake entry, node after
+    node in input order; node ``k``'s entries are ``offsets[k]:offsets[k + 1]``.
     """
 
     epoch: int
     epoch_seconds: int
     params: Params
     nodes: list[NodeInput]
-    owner_ids: list[int]
+    owner_ids: array[int]
     amounts: list[int]
-    entry_operator_ids: list[int]
+    delegated: list[bool]
+    offsets: list[int]
     wallets: list[str]
     wallet_bytes: list[bytes]
     previous: list[int]
@@ -186,9 +189,7 @@ def _params(raw: Any) -> Params:
         community_bps=_bps(p["community_bps"], "params.community_bps"),
         compute_share_bps=_bps(p["compute_share_bps"], "params.compute_share_bps"),
         min_uptime_bps=_bps(p["min_uptime_bps"], "params.min_uptime_bps"),
-        min_continuous_uptime_seconds=_int(
-            p["min_continuous_uptime_seconds"], "params.min_continuous_uptime_seconds"
-        ),
+        min_continuous_uptime_seconds=_int(p["min_continuous_uptime_seconds"], "params.min_continuous_uptime_seconds"),
         min_stake_per_gpu=parse_amount(p["min_stake_per_gpu"], "params.min_stake_per_gpu"),
         gpu_multipliers_bps=checked,
     )
@@ -241,15 +242,27 @@ def _amounts(values: list[Any]) -> list[int] | None:
         return []
     if set(map(type, values)) != {str}:
         return None
-    joined = "".join(values)
-    lengths = list(map(len, values))
-    if not (joined.isascii() and joined.isdigit()) or min(lengths) == 0 or max(lengths) > 20:
+    # Scans of the joined text instead of per-value calls: only digits and one separator per value, no
+    # empty value, and every value that starts with "0" (",0" in the text) is exactly "0".
+    joined = "," + ",".join(values)
+    if not joined.isascii() or joined.encode("ascii").translate(None, b"0123456789,"):
         return None
-    # "0" itself is the only amount allowed to start with a zero.
-    if sum(map(str.startswith, values, repeat("0"))) != values.count("0"):
+    if joined.count(",") != len(values) or ",," in joined or joined.endswith(","):
         return None
-    ints = list(map(int, values))
+    if joined.count(",0") != values.count("0"):
+        return None
+    ints = list(map(int, values))  # without leading zeros, more than 20 digits is over u64 too
     return ints if max(ints) <= U64_MAX else None
+
+
+def per_entry(values: Iterable[Any], counts: list[int]) -> Iterator[Any]:
+    """Each node's value repeated once per stake entry of the node (``counts`` entries per node)."""
+    return chain.from_iterable(map(repeat, values, counts))
+
+
+def _slices(values: Sequence[int], offsets: list[int]) -> Iterator[Sequence[int]]:
+    """``values[offsets[k]:offsets[k + 1]]`` for every k."""
+    return map(values.__getitem__, map(slice, offsets, offsets[1:]))
 
 
 def _build(
@@ -265,9 +278,7 @@ def _build(
     if not all(n.keys() == _NODE_KEYS for n in raw_nodes):
         return None
     col = {key: [n[key] for n in raw_nodes] for key in _NODE_KEYS}
-    if not all(_ints_ok(col[key]) for key in _NODE_INTS) or not _ints_ok(
-        col["commission_bps"], BPS_DENOMINATOR
-    ):
+    if not all(_ints_ok(col[key]) for key in _NODE_INTS) or not _ints_ok(col["commission_bps"], BPS_DENOMINATOR):
         return None
     for key, kind in (
         ("verified", bool),
@@ -279,6 +290,7 @@ def _build(
         if raw_nodes and set(map(type, col[key])) != {kind}:
             return None
     node_keys: list[str] = col["node"]
+    operators: list[str] = col["operator"]
     if len(set(node_keys)) != len(node_keys):
         return None
     list(map(Pubkey.from_string, node_keys))
@@ -297,32 +309,41 @@ def _build(
     previous_amounts = _amounts(list(raw_totals.values()))
     if previous_amounts is None or (previous_keys and set(map(type, previous_keys)) != {str}):
         return None
-    index: dict[str, int] = dict.fromkeys(owners, 0)  # one dict serves as the set and then as the id map
-    index.update(dict.fromkeys(col["operator"], 0))
-    index.update(dict.fromkeys(previous_keys, 0))
-    wallets = sorted(index)
+    # Each distinct wallet is decoded once; ids are ranks in string order. The wallets are copied (join and
+    # split) into fresh strings that lie in memory in sorted order: every later pass over them (decoding,
+    # the id map, the output document) then reads memory sequentially instead of all over the input.
+    distinct = sorted(set(owners).union(operators, previous_keys))
+    wallets = "\n".join(distinct).split("\n") if distinct else []
+    if len(wallets) != len(distinct):
+        return None  # a newline inside a wallet string (not base58)
+    del distinct
     wallet_bytes = list(map(bytes, map(Pubkey.from_string, wallets)))
-    index.update(zip(wallets, range(len(wallets)), strict=True))
-    owner_ids = list(map(index.__getitem__, owners))
-    operator_ids = list(map(index.__getitem__, col["operator"]))
+    index = dict(zip(wallets, range(len(wallets)), strict=True))
+    # Stored unboxed: the id int objects are scattered in memory, and later passes over a million entries
+    # would chase a pointer to one of them per entry.
+    owner_ids = array("l", list(map(index.__getitem__, owners)))
+    operator_ids = list(map(index.__getitem__, operators))
     counts = list(map(len, stakes))
     offsets = [0, *accumulate(counts)]
-    if any(
-        len(set(owner_ids[s:e])) != e - s for s, e in zip(offsets, offsets[1:], strict=False) if e - s > 1
-    ):
-        return None
+    if sum(map(len, map(set, _slices(owner_ids, offsets)))) != len(owner_ids):
+        return None  # an owner twice within a node
     previous = [0] * len(wallets)
     for wallet, amount in zip(previous_keys, previous_amounts, strict=True):
         previous[index[wallet]] = amount
-    entry_operators = list(chain.from_iterable(map(repeat, operator_ids, counts)))
-    own = list(map(mul, amounts, map(eq, owner_ids, entry_operators)))
+    delegated = list(map(ne, owner_ids, per_entry(operator_ids, counts)))
     totals = segment_sums(amounts, offsets)
-    owns = segment_sums(own, offsets)
+    owns = [0] * len(raw_nodes)  # owners are distinct within a node: at most one own entry per node
+    for k, amount in zip(
+        compress(per_entry(range(len(raw_nodes)), counts), map(not_, delegated)),
+        compress(amounts, map(not_, delegated)),
+        strict=True,
+    ):
+        owns[k] = amount
     nodes = [
         NodeInput(n, op, oid, gm, gu, cb, up, cu, ve, sl, cg, s, e, t, o)
         for n, op, oid, gm, gu, cb, up, cu, ve, sl, cg, s, e, t, o in zip(
             node_keys,
-            col["operator"],
+            operators,
             operator_ids,
             col["gpu_model"],
             col["gpu_units"],
@@ -346,7 +367,8 @@ def _build(
         nodes,
         owner_ids,
         amounts,
-        entry_operators,
+        delegated,
+        offsets,
         wallets,
         wallet_bytes,
         previous,

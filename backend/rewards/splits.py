@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import floordiv, mul, sub
 
 
 def largest_remainder(total: int, weights: Sequence[int], keys: Sequence[str]) -> list[int]:
@@ -32,15 +34,28 @@ def largest_remainder(total: int, weights: Sequence[int], keys: Sequence[str]) -
     return split_unchecked(total, weights, keys, weight_sum)
 
 
-def split_unchecked(total: int, weights: Sequence[int], keys: Sequence[str], weight_sum: int) -> list[int]:
-    """:func:`largest_remainder` without argument checks, for callers that already hold valid input."""
-    products = [total * w for w in weights]
-    parts = [x // weight_sum for x in products]
+def split_unchecked(
+    total: int,
+    weights: Sequence[int],
+    keys: Sequence[str],
+    weight_sum: int,
+    key_order: list[int] | None = None,
+) -> list[int]:
+    """:func:`largest_remainder` without argument checks, for callers that already hold valid input.
+
+    ``key_order`` (the indices sorted by key) may be passed when the caller splits several totals over the
+    same keys.
+    """
+    products = list(map(mul, repeat(total), weights))
+    parts = list(map(floordiv, products, repeat(weight_sum)))
     left = total - sum(parts)
     if left:
-        # Largest remainder first, then the smaller key. Since left < (number of positive remainders), an
+        # Largest remainder first, then the smaller key: a stable sort by remainder (descending; reverse
+        # keeps stability) of the indices in key order. Since left < (number of positive remainders), an
         # entry with remainder 0 is never among the first `left`.
-        ranked = sorted(zip([-(x % weight_sum) for x in products], keys, range(len(keys)), strict=True))
-        for _, _, i in ranked[:left]:
+        if key_order is None:
+            key_order = sorted(range(len(keys)), key=keys.__getitem__)
+        remainders = list(map(sub, products, map(mul, parts, repeat(weight_sum))))
+        for i in sorted(key_order, key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
     return parts

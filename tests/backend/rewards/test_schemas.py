@@ -52,6 +52,12 @@ CASES: list[tuple[str, Callable[[dict], None], str]] = [
     ("bad node pubkey", setter("nodes.0.node", "not-a-key"), "nodes[0].node"),
     ("short pubkey", setter("nodes.0.operator", "2" * 32), "nodes[0].operator"),
     ("bad owner pubkey", setter("nodes.0.stake.1.owner", "0OIl" * 10), "nodes[0].stake[1].owner"),
+    ("two pubkeys in one", setter("nodes.0.stake.1.owner", f"{pk('x')}\n{pk('y')}"), "nodes[0].stake[1].owner"),
+    (
+        "newline in previous wallet",
+        setter(f"previous_totals.{pk('x')}\n{pk('y')}", "1"),
+        f"previous_totals.{pk('x')}\n{pk('y')}",
+    ),
     ("pubkey not a string", setter("nodes.1.node", 5), "nodes[1].node"),
     ("duplicate node", setter("nodes.1.node", pk("a")), "nodes[1].node"),
     ("duplicate owner", setter("nodes.0.stake.1.owner", pk("op")), "nodes[0].stake[1].owner"),
@@ -89,6 +95,12 @@ CASES: list[tuple[str, Callable[[dict], None], str]] = [
     ("empty amount", setter("nodes.0.stake.0.amount", ""), "nodes[0].stake[0].amount"),
     ("amount with spaces", setter("nodes.0.stake.0.amount", " 100"), "nodes[0].stake[0].amount"),
     ("amount with underscore", setter("nodes.0.stake.0.amount", "1_000"), "nodes[0].stake[0].amount"),
+    ("amount with a comma", setter("nodes.0.stake.0.amount", "1,000"), "nodes[0].stake[0].amount"),
+    ("double zero", setter("nodes.0.stake.1.amount", "00"), "nodes[0].stake[1].amount"),
+    ("last amount empty", setter("nodes.0.stake.1.amount", ""), "nodes[0].stake[1].amount"),
+    ("21 digits", setter("nodes.0.stake.1.amount", "1" + "0" * 20), "nodes[0].stake[1].amount"),
+    ("5000 digits", setter("nodes.0.stake.0.amount", "9" * 5000), "nodes[0].stake[0].amount"),
+    ("previous leading zero", setter(f"previous_totals.{pk('old')}", "07"), f"previous_totals.{pk('old')}"),
     ("operator not a string", setter("nodes.0.operator", None), "nodes[0].operator"),
     ("node not an object", setter("nodes.1", []), "nodes[1]"),
     ("unknown field", setter("nodes.0.comission_bps", 5), "nodes[0].comission_bps"),
@@ -123,6 +135,13 @@ class TestInvalidInput:
     def test_not_an_object(self) -> None:
         with pytest.raises(RewardsInputError):
             validate_input([1, 2])
+
+    def test_zero_amounts_side_by_side_are_valid(self) -> None:
+        doc = valid()
+        doc["nodes"][0]["stake"].append({"owner": pk("z1"), "amount": "0"})
+        doc["nodes"][0]["stake"].append({"owner": pk("z2"), "amount": "0"})
+        doc["previous_totals"][pk("z3")] = "0"
+        assert validate_input(doc).amounts[:4] == [100, 5, 0, 0]  # node "b" follows
 
     def test_max_u64_amount_is_valid(self) -> None:
         doc = valid()
