@@ -14,8 +14,8 @@ from pathlib import Path
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain import merkle
 from backend.chain.staking import IO, ProgramAccounts
+from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env, make_env
 
 BUDGET = 60_000

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from backend.chain import merkle
 from backend.chain.staking import IO, STATUS_DEACTIVATED, ConfigParams
+from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import T0, Env
 
 

@@ -18,8 +18,8 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain import merkle
 from backend.chain.staking import IO, ConfigParams, error_names
+from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env, make_env
 
 N_OPS = 320

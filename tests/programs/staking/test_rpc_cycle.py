@@ -15,9 +15,10 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from backend.chain import merkle, pdas
+from backend.chain import pdas
 from backend.chain.deploy import _send, deploy_program, initialize_program
 from backend.chain.staking import IO, ConfigParams, StakingClient
+from tests.programs.staking import merkle_ref as merkle
 
 
 def load(path: str) -> Keypair:

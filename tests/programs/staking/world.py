@@ -9,8 +9,8 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain import merkle
 from backend.chain.staking import IO
+from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env
 
 

@@ -1,9 +1,12 @@
-"""The rewards merkle tree, byte for byte as the staking program verifies it.
+"""An independent reference of the rewards merkle tree, byte for byte as the staking program verifies it.
 
 leaf   = sha256(0x00 || wallet (32 bytes) || cumulative_amount as u64 little-endian)
 parent = sha256(0x01 || min(a, b) || max(a, b))   (bytewise comparison)
 A proof is the list of sibling hashes from the leaf up to the root; a lone leaf is its own root.
 An odd node at the end of a level is carried up unchanged (it has no sibling at that level).
+
+The product's tree is backend/rewards/merkle.py; this one is written separately on purpose, so the two check each
+other (tests/backend/rewards/test_merkle.py) and the program's tests do not depend on the engine's code.
 """
 
 from __future__ import annotations
