@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import struct
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from solana.rpc.api import Client
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.system_program import CreateAccountParams, create_account
-from solders.sysvar import CLOCK, RENT
 from solders.transaction import Transaction
 
+from backend.chain.deploy import deploy_program
 from localnet.bootstrap import bootstrap
 from localnet.errors import LocalnetError
 from localnet.node import LocalnetNode
@@ -109,12 +109,13 @@ class TestPrograms:
     async def test_deploy_through_upgradeable_loader(
         self, localnet_factory: Callable[..., LocalnetNode], tmp_path: Path
     ) -> None:
-        elf = HELLO_SO.read_bytes()
         node = localnet_factory(ledger_dir=tmp_path / "ledger")
         async with AsyncClient(node.rpc_url) as c:
             payer = await _funded(c, 20 * 10**9)
             program = Keypair()
-            await _deploy(c, payer, program, elf)
+            # the project's deploy client: buffer, chunked writes, DeployWithMaxDataLen, as `solana program deploy`
+            sync = Client(node.rpc_url, timeout=30)
+            assert await asyncio.to_thread(deploy_program, sync, payer, program, HELLO_SO) is True
             await c.get_slot()
             logs = await _invoke(c, payer, program.pubkey())
             assert any("hello from localnet" in line for line in logs)
@@ -143,80 +144,6 @@ async def _invoke(c: AsyncClient, payer: Keypair, pid: Pubkey) -> list[str]:
     sig = await _send(c, payer, [Instruction(pid, b"", [])], [])
     tx = (await c.get_transaction(sig, "json", Confirmed)).value
     return list(tx.transaction.meta.log_messages)
-
-
-async def _deploy(c: AsyncClient, payer: Keypair, program: Keypair, elf: bytes) -> None:
-    """Buffer, chunked writes, DeployWithMaxDataLen: what `solana program deploy` sends."""
-    buffer = Keypair()
-    buf_len = 37 + len(elf)
-    rent = (await c.get_minimum_balance_for_rent_exemption(buf_len)).value
-    await _send(
-        c,
-        payer,
-        [
-            create_account(
-                CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=buffer.pubkey(),
-                    lamports=rent,
-                    space=buf_len,
-                    owner=LOADER,
-                )
-            ),
-            Instruction(
-                LOADER,
-                struct.pack("<I", 0),
-                [AccountMeta(buffer.pubkey(), False, True), AccountMeta(payer.pubkey(), False, False)],
-            ),
-        ],
-        [buffer],
-    )
-    for off in range(0, len(elf), 800):
-        chunk = elf[off : off + 800]
-        await _send(
-            c,
-            payer,
-            [
-                Instruction(
-                    LOADER,
-                    struct.pack("<IIQ", 1, off, len(chunk)) + chunk,
-                    [AccountMeta(buffer.pubkey(), False, True), AccountMeta(payer.pubkey(), True, False)],
-                )
-            ],
-            [],
-        )
-    programdata, _ = Pubkey.find_program_address([bytes(program.pubkey())], LOADER)
-    prog_rent = (await c.get_minimum_balance_for_rent_exemption(36)).value
-    await _send(
-        c,
-        payer,
-        [
-            create_account(
-                CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=program.pubkey(),
-                    lamports=prog_rent,
-                    space=36,
-                    owner=LOADER,
-                )
-            ),
-            Instruction(
-                LOADER,
-                struct.pack("<IQ", 2, 2 * len(elf)),
-                [
-                    AccountMeta(payer.pubkey(), True, True),
-                    AccountMeta(programdata, False, True),
-                    AccountMeta(program.pubkey(), False, True),
-                    AccountMeta(buffer.pubkey(), False, True),
-                    AccountMeta(RENT, False, False),
-                    AccountMeta(CLOCK, False, False),
-                    AccountMeta(SYSTEM, False, False),
-                    AccountMeta(payer.pubkey(), True, False),
-                ],
-            ),
-        ],
-        [program],
-    )
 
 
 def test_failed_start_releases_the_ledger(
