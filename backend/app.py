@@ -2,30 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from backend import __version__
 from backend.config import Settings, get_settings
+from backend.db import make_engine, make_sessionmaker
 from backend.errors import AppError
+from backend.ops.api import router as ops_router
+from backend.payments.api import router as payments_router
+from backend.staking.api import router as staking_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (defaults to the process settings)."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
     app = FastAPI(
         title="iog API",
         version=__version__,
         description="Staking and payment settlement backend of a decentralized GPU network on Solana.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
+    # One engine per app (connections are opened lazily); backend.deps.get_session opens a session per request.
+    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return JSONResponse({"error": type(exc).__name__, "detail": exc.message}, status_code=exc.status_code)
 
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own parameter checks (e.g. limit=abc) answer in the same shape as every other error.
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+        return JSONResponse({"error": "InvalidInput", "detail": "; ".join(parts)}, status_code=422)
+
     @app.get("/health", tags=["ops"], summary="Liveness: the API process answers")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    app.include_router(staking_router)
+    app.include_router(payments_router)
+    app.include_router(ops_router)
 
     return app

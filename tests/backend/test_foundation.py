@@ -68,8 +68,8 @@ class TestMoneyColumn:
 
 
 class TestApi:
-    def test_health_and_openapi(self) -> None:
-        client = TestClient(create_app(Settings()))
+    def test_health_and_openapi(self, db_url: str) -> None:
+        client = TestClient(create_app(Settings(database_url=db_url)))
         assert client.get("/health").json()["status"] == "ok"
         assert client.get("/openapi.json").json()["info"]["title"] == "iog API"
 
@@ -79,3 +79,13 @@ class TestCli:
         out = CliRunner().invoke(cli_app, ["--help"]).output
         for group in ("localnet", "db", "indexer", "rewards", "api", "run"):
             assert group in out
+
+
+class TestErrorShape:
+    def test_framework_validation_errors_use_the_house_shape(self, db_url: str) -> None:
+        client = TestClient(create_app(Settings(database_url=db_url)))
+        r = client.get("/nodes", params={"limit": "abc"})
+        assert r.status_code == 422
+        body = r.json()
+        assert body["error"] == "InvalidInput"
+        assert "limit" in body["detail"]

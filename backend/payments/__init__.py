@@ -1,0 +1,1 @@
+"""Payments: IO transfers into watched accounts, looked up by their Solana Pay reference."""

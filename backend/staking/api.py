@@ -1,0 +1,108 @@
+"""Routes: nodes, their stake positions, and a wallet's positions (read-only, from finalized projections)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from backend.deps import NowDep, PageDep, SessionDep, pubkey
+from backend.errors import NotFound
+from backend.models.indexer import StakePosition, StakingNode
+from backend.staking import repository as repo
+from backend.staking.schemas import NodeOut, NodePage, NodePositions, PositionOut, WalletPositions
+from backend.staking.service import commission_at, delegated_share_bps, withdrawable
+
+router = APIRouter(tags=["staking"])
+
+
+def _nodes_out(session: Session, rows: Sequence[StakingNode], now: int) -> list[NodeOut]:
+    keys = [r.node for r in rows]
+    gpus, own, counts = (
+        repo.gpu_units(session, keys),
+        repo.operator_stakes(session, keys),
+        repo.position_counts(session, keys),
+    )
+    out = []
+    for r in rows:
+        commission, pending = commission_at(r.commission_bps, r.pending_commission_bps, r.commission_effective_at, now)
+        op = own.get(r.node, 0)
+        out.append(
+            NodeOut(
+                node=r.node,
+                operator=r.operator,
+                gpu_units=gpus.get(r.node),
+                commission_bps=commission,
+                pending_commission_bps=pending,
+                commission_effective_at=r.commission_effective_at if pending is not None else None,
+                status="active" if r.active else "inactive",
+                total_stake=str(r.total_stake),
+                unbonding_stake=str(r.unbonding_stake),
+                operator_stake=str(op),
+                delegated_stake=str(max(0, r.total_stake - op)),
+                delegated_share_bps=delegated_share_bps(r.total_stake, op),
+                slashed_total=str(r.slashed_total),
+                positions=counts.get(r.node, 0),
+                last_slot=r.last_slot,
+            )
+        )
+    return out
+
+
+def _position_out(p: StakePosition, now: int) -> PositionOut:
+    return PositionOut(
+        node=p.node,
+        owner=p.owner,
+        shares=str(p.shares),
+        bonded=str(p.bonded),
+        unbonding_shares=str(p.unbonding_shares),
+        unbonding=str(p.unbonding),
+        unlock_time=p.unlock_time,
+        withdrawable=str(withdrawable(p.unbonding, p.unlock_time, now)),
+        withdrawn=str(p.withdrawn),
+        last_slot=p.last_slot,
+    )
+
+
+@router.get("/nodes", response_model=NodePage, summary="Nodes with stake, commission and delegated share")
+def list_nodes(session: SessionDep, page: PageDep, now: NowDep) -> NodePage:
+    """A page of nodes, largest bonded stake first."""
+    rows = repo.list_nodes(session, page.limit, page.offset)
+    return NodePage(
+        items=_nodes_out(session, rows, now), total=repo.count_nodes(session), limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/nodes/{node}", response_model=NodeOut, summary="One node")
+def get_node(node: str, session: SessionDep, now: NowDep) -> NodeOut:
+    """One node by its account address; ``NotFound`` when the indexer has not seen it."""
+    row = repo.get_node(session, pubkey(node, "node"))
+    if row is None:
+        raise NotFound(f"node {node} is not known")
+    return _nodes_out(session, [row], now)[0]
+
+
+@router.get("/nodes/{node}/positions", response_model=NodePositions, summary="Stake positions on a node")
+def node_positions(node: str, session: SessionDep, page: PageDep, now: NowDep) -> NodePositions:
+    """A page of the node's positions, largest bonded first."""
+    if repo.get_node(session, pubkey(node, "node")) is None:
+        raise NotFound(f"node {node} is not known")
+    rows = repo.node_positions(session, node, page.limit, page.offset)
+    total = repo.position_counts(session, [node]).get(node, 0)
+    items = [_position_out(p, now) for p in rows]
+    return NodePositions(node=node, items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/wallets/{wallet}/positions", response_model=WalletPositions, summary="A wallet's stake positions")
+def wallet_positions(wallet: str, session: SessionDep, now: NowDep) -> WalletPositions:
+    """Bonded, unbonding (with unlock time) and withdrawable stake of a wallet, per node and summed."""
+    items = [_position_out(p, now) for p in repo.wallet_positions(session, pubkey(wallet, "wallet"))]
+    return WalletPositions(
+        wallet=wallet,
+        at=now,
+        bonded=str(sum(int(p.bonded) for p in items)),
+        unbonding=str(sum(int(p.unbonding) for p in items)),
+        withdrawable=str(sum(int(p.withdrawable) for p in items)),
+        positions=items,
+    )

@@ -1,0 +1,88 @@
+"""Queries over the indexer's staking projections (``staking_nodes``, ``stake_positions``, ``program_events``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from backend.models.indexer import ProgramEvent, StakePosition, StakingNode
+
+FINALIZED = "finalized"
+
+
+def count_nodes(session: Session) -> int:
+    """Number of nodes known to the projections."""
+    return int(session.scalar(select(func.count()).select_from(StakingNode)) or 0)
+
+
+def list_nodes(session: Session, limit: int, offset: int) -> Sequence[StakingNode]:
+    """A page of nodes, largest bonded stake first, then by key (a stable order)."""
+    stmt = select(StakingNode).order_by(StakingNode.total_stake.desc(), StakingNode.node).limit(limit).offset(offset)
+    return session.scalars(stmt).all()
+
+
+def get_node(session: Session, node: str) -> StakingNode | None:
+    """One node, or None when the indexer has not seen it."""
+    return session.get(StakingNode, node)
+
+
+def gpu_units(session: Session, nodes: Sequence[str]) -> dict[str, int]:
+    """GPU units per node from its finalized, well-formed ``NodeRegistered`` event (not kept in the projection)."""
+    if not nodes:
+        return {}
+    stmt = select(ProgramEvent.subject, ProgramEvent.fields).where(
+        ProgramEvent.name == "NodeRegistered",
+        ProgramEvent.status == FINALIZED,
+        ProgramEvent.error.is_(None),
+        ProgramEvent.subject.in_(nodes),
+    )
+    out: dict[str, int] = {}
+    for subject, fields in session.execute(stmt):
+        if subject is None:
+            continue
+        try:
+            out[subject] = int(json.loads(fields or "{}")["gpuUnits"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def operator_stakes(session: Session, nodes: Sequence[str]) -> dict[str, int]:
+    """Bonded value of each node's operator's own position."""
+    if not nodes:
+        return {}
+    stmt = (
+        select(StakePosition.node, StakePosition.bonded)
+        .join(StakingNode, and_(StakingNode.node == StakePosition.node, StakingNode.operator == StakePosition.owner))
+        .where(StakePosition.node.in_(nodes))
+    )
+    return {node: int(bonded) for node, bonded in session.execute(stmt)}
+
+
+def position_counts(session: Session, nodes: Sequence[str]) -> dict[str, int]:
+    """Number of positions per node."""
+    if not nodes:
+        return {}
+    stmt = select(StakePosition.node, func.count()).where(StakePosition.node.in_(nodes)).group_by(StakePosition.node)
+    return {node: int(n) for node, n in session.execute(stmt)}
+
+
+def node_positions(session: Session, node: str, limit: int, offset: int) -> Sequence[StakePosition]:
+    """A page of a node's positions, largest bonded first, then by owner."""
+    stmt = (
+        select(StakePosition)
+        .where(StakePosition.node == node)
+        .order_by(StakePosition.bonded.desc(), StakePosition.owner)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(stmt).all()
+
+
+def wallet_positions(session: Session, wallet: str) -> Sequence[StakePosition]:
+    """Every position a wallet owns, by node."""
+    stmt = select(StakePosition).where(StakePosition.owner == wallet).order_by(StakePosition.node)
+    return session.scalars(stmt).all()

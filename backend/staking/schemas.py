@@ -1,0 +1,74 @@
+"""Response models of the staking API. Amounts are decimal strings of IO base units, never floats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+Amount = Annotated[str, Field(description="IO base units as a decimal string", examples=["1250000000"])]
+
+
+class NodeOut(BaseModel):
+    """A node of the staking program with its stake pools as of the last finalized event."""
+
+    node: str
+    operator: str | None
+    gpu_units: int | None
+    commission_bps: int | None = Field(description="Commission in force at the evaluated time")
+    pending_commission_bps: int | None = Field(description="Scheduled commission not yet in force")
+    commission_effective_at: int | None = Field(description="Unix time the pending commission takes effect")
+    status: Literal["active", "inactive"]
+    total_stake: Annotated[Amount, Field(description="Bonded stake, IO base units")]
+    unbonding_stake: Amount
+    operator_stake: Annotated[Amount, Field(description="Bonded value of the operator's own position")]
+    delegated_stake: Annotated[Amount, Field(description="Bonded stake minus the operator's own")]
+    delegated_share_bps: int = Field(description="Delegated share of the bonded stake, basis points (floor)")
+    slashed_total: Amount
+    positions: int = Field(description="Stake positions on this node")
+    last_slot: int
+
+
+class NodePage(BaseModel):
+    """One page of nodes, largest bonded stake first."""
+
+    items: list[NodeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PositionOut(BaseModel):
+    """One owner's stake on one node."""
+
+    node: str
+    owner: str
+    shares: str
+    bonded: Amount
+    unbonding_shares: str
+    unbonding: Amount
+    unlock_time: int | None = Field(description="Unix time the unbonding stake can be withdrawn")
+    withdrawable: Annotated[Amount, Field(description="Unbonding stake withdrawable at the evaluated time")]
+    withdrawn: Annotated[Amount, Field(description="Total withdrawn so far")]
+    last_slot: int
+
+
+class NodePositions(BaseModel):
+    """One page of a node's positions, largest bonded first."""
+
+    node: str
+    items: list[PositionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class WalletPositions(BaseModel):
+    """Every position of a wallet and their sums."""
+
+    wallet: str
+    at: int = Field(description="Unix time withdrawable was evaluated at")
+    bonded: Amount
+    unbonding: Amount
+    withdrawable: Amount
+    positions: list[PositionOut]
