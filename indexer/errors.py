@@ -38,6 +38,10 @@ class RpcTransportError(RpcError):
     """Timeout, reset, refused connection."""
 
 
+class RpcTimeout(RpcTransportError):
+    """No answer within the timeout (the retry waits longer)."""
+
+
 class RpcHttpError(RpcError):
     """A non-200 HTTP status (429, 5xx)."""
 

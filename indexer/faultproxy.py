@@ -2,8 +2,9 @@
 
 A fraction ``rate`` of HTTP calls fails in one of the ways real RPC providers fail: a hang past the client's
 timeout, a connection reset, HTTP 429 with or without Retry-After, 5xx, a truncated body, invalid JSON, a
-signature page that skips or repeats an entry, a batch with an item missing. Websocket connections are
-dropped after a random number of messages. It runs in a background thread with its own event loop.
+signature page that skips or repeats an entry, a batch with an item missing. ``delay_seconds`` makes every
+answer late (a slow but working RPC). Websocket connections are dropped after a random number of messages.
+It runs in a background thread with its own event loop.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FaultProxy:
         ws_drop_every: tuple[int, int] = (5, 40),
         seed: int | None = None,
         faults: tuple[str, ...] = HTTP_FAULTS,
+        delay_seconds: float = 0.0,
     ) -> None:
         self.upstream_rpc = upstream_rpc
         self.upstream_ws = upstream_ws
@@ -55,6 +57,7 @@ class FaultProxy:
         self.hang_seconds = hang_seconds
         self.ws_drop_every = ws_drop_every
         self.faults = faults
+        self.delay_seconds = delay_seconds  # every answer comes this late (a slow but working RPC)
         self.rng = random.Random(seed)
         self.stats: Counter[str] = Counter()
         self._turns: dict[tuple[str, ...], int] = {}
@@ -199,6 +202,8 @@ class FaultProxy:
             self._send(writer, "200 OK", b'{"jsonrpc":"2.0","result":[{"signature": nope')
             await writer.drain()
             return True
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         resp = await self._client.post(self.upstream_rpc, content=body, headers={"content-type": "application/json"})
         data = resp.content
         if fault == "truncated":

@@ -70,15 +70,18 @@ class Indexer:
 
     async def _verified_page(
         self, address: str, before: str, cursor: tuple[str, int] | None, commitment: str
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Entries older than ``before`` down to (not including) the cursor; returns (entries, reached_end).
+    ) -> tuple[list[dict[str, Any]], bool] | None:
+        """Entries older than ``before`` down to (not including) the cursor: (entries, reached_end), or None
+        when ``before`` turned out not to be newer than the cursor (a stale anchor: nothing new below it).
 
-        The RPC ``until`` is not used: pages run past the cursor so that every read is checkable. A read is
-        faulty (and re-read) when it is short although it neither holds the cursor nor ends the history, or
-        when it went below the cursor's slot without showing the cursor. A page is taken only when two reads
-        are equal and show every entry any read of it showed (three for the last page of an address's whole
-        history, the one place a short read cannot be told from a skipping one); repeated entries fail the
-        shape check. History below ``before`` is immutable, so clean reads agree.
+        The RPC ``until`` is not used: pages run past the cursor so that every read is checkable. Every read
+        gets a verdict: it holds the cursor (the page ends there), or it is full and stays at or above the
+        cursor's slot (more pages follow), or it neither shows the cursor nor could still reach it (short, or
+        below the cursor's slot): then ``before`` is not newer than the cursor. No verdict is taken from one
+        read: a page is taken only when two reads are equal and show every entry any read of it showed (three
+        for the last page of an address's whole history, the one place a short read cannot be told from a
+        skipping one); repeated entries fail the shape check. History below ``before`` is immutable, so clean
+        reads agree, whatever they show; a read that skipped an entry differs from the union and never wins.
         """
         limit = self.opt.page_limit
 
@@ -86,48 +89,68 @@ class Indexer:
             return self.rpc.signatures_page(address, before=before, until=None, limit=limit, commitment=commitment)
 
         def judge(page: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool] | None:
-            """(entries newer than the cursor, reached_end), or None for a read that is provably faulty."""
             if cursor is not None:
                 for i, e in enumerate(page):
                     if e["signature"] == cursor[0]:
                         return page[:i], True
-                if page and page[-1]["slot"] < cursor[1]:
-                    return None  # went past the cursor's slot without showing it
-                if len(page) < limit:
-                    return None  # short, no cursor: a skipped entry (history always reaches the cursor)
-                return page, False
+                if len(page) == limit and page[-1]["slot"] >= cursor[1]:
+                    return page, False
+                # Short without the cursor, or below its slot without showing it: when reads agree on it (a
+                # read that skipped the cursor differs from one that shows it), ``before`` is older.
+                return None
             return page, len(page) < limit
 
         union: set[str] = set()
         seen: dict[tuple[str, ...], int] = {}
         pending = [asyncio.ensure_future(read()), asyncio.ensure_future(read())]
+        reads: list[int] = []
         try:
             for _ in range(self.opt.page_attempts):
                 page = await pending.pop(0)
                 if not pending:
                     pending.append(asyncio.ensure_future(read()))
-                verdict = judge(page)
-                if verdict is None:
-                    continue
                 sigs = tuple(e["signature"] for e in page)
+                reads.append(len(sigs))
                 union.update(sigs)
                 seen[sigs] = seen.get(sigs, 0) + 1
                 need = 3 if cursor is None and len(page) < limit else 2
-                for key, count in seen.items():
-                    if count >= need and len(key) == len(union) and set(key) == union:
-                        if key == sigs:
-                            return verdict
+                if seen[sigs] >= need and len(sigs) == len(union):  # no repeats: equal length = equal set
+                    return judge(page)
         finally:
             for task in pending:
                 task.cancel()
-        raise RpcGaveUp(f"getSignaturesForAddress {address} before {before}: reads never agreed")
+        raise RpcGaveUp(
+            f"getSignaturesForAddress {address} before {before}: reads never agreed "
+            f"(read lengths {reads}, {len(seen)} distinct, union {len(union)})"
+        )
+
+    @staticmethod
+    def _newest_head(reads: Sequence[list[dict[str, Any]]]) -> dict[str, Any] | None:
+        """The newest first entry of several head reads (newest first each); None when all are empty.
+
+        Slots order entries across slots; inside one slot only a read's own order tells which is newer, so a
+        head that another read lists below a head of the same slot is not the newest (a read that skipped the
+        newest entry must not make its second entry the anchor).
+        """
+        heads = [r[0] for r in reads if r]
+        if not heads:
+            return None
+        top = max(e["slot"] for e in heads)
+        candidates = [e for e in heads if e["slot"] == top]
+        older = {r[i]["signature"] for r in reads for i in range(1, len(r))}
+        for e in candidates:
+            if e["signature"] not in older:
+                return e
+        return candidates[0]
 
     async def list_new(self, address: str, cursor: tuple[str, int] | None, commitment: str) -> list[dict[str, Any]]:
         """Every signature of ``address`` newer than ``cursor`` (signature, slot), oldest first, no repeats.
 
         The newest entry seen anchors the listing (an entry newer than the anchor that a faulty read hid is
         only deferred to the next pass: it stays newer than the cursor); everything older than the anchor
-        down to the cursor is read in verified pages.
+        down to the cursor is read in verified pages. An anchor of the cursor's slot may still be older than
+        the cursor (the reads hid the cursor and what is newer): the verified pages then agree that they never
+        reach the cursor, and the listing is empty (deferred to the next pass), never an error or a replay.
         """
         reads = await asyncio.gather(
             *(
@@ -135,17 +158,20 @@ class Indexer:
                 for _ in range(2)
             )
         )
-        heads = [r[0] for r in reads if r]
-        if not heads:
+        anchor = self._newest_head(reads)
+        if anchor is None:
             return []
-        anchor = max(heads, key=lambda e: e["slot"])
         if cursor is not None and (anchor["signature"] == cursor[0] or anchor["slot"] < cursor[1]):
             return []  # nothing newer (or a lagging read: the next pass looks again)
         out: list[dict[str, Any]] = [anchor]
         seen: set[str] = {anchor["signature"]}
         before = anchor["signature"]
         while True:
-            page, end = await self._verified_page(address, before, cursor, commitment)
+            verdict = await self._verified_page(address, before, cursor, commitment)
+            if verdict is None:
+                log.info("%s: anchor %s is not newer than the cursor; deferred to the next pass", address, anchor)
+                return []
+            page, end = verdict
             for e in page:
                 if e["signature"] not in seen:
                     seen.add(e["signature"])

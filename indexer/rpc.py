@@ -21,6 +21,7 @@ from indexer.errors import (
     RpcGaveUp,
     RpcHttpError,
     RpcServerError,
+    RpcTimeout,
     RpcTransportError,
 )
 
@@ -38,7 +39,12 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class RpcClient:
-    """JSON-RPC over HTTP. ``call`` and ``batch`` retry retryable failures up to ``max_retries`` times."""
+    """JSON-RPC over HTTP. ``call`` and ``batch`` retry retryable failures up to ``max_retries`` times.
+
+    A call that timed out is retried with twice the timeout (up to 8 times ``timeout``, at most 60 s unless
+    ``timeout`` itself is longer): an RPC that is merely slow (a loaded machine, a big batch) is read in the
+    end instead of timing out on every attempt until the retries run out.
+    """
 
     def __init__(
         self,
@@ -51,6 +57,8 @@ class RpcClient:
         concurrency: int = 4,
     ) -> None:
         self.url = url
+        self.timeout = timeout
+        self.timeout_cap = max(timeout, min(timeout * 8, 60.0))
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -75,13 +83,15 @@ class RpcClient:
         self._ids += 1
         return self._ids
 
-    async def _post(self, payload: Any, label: str) -> Any:
+    async def _post(self, payload: Any, label: str, timeout: float) -> Any:
         metrics.RPC_CALLS.labels(label).inc()
         body = orjson.dumps(payload)
         try:
-            resp = await self._client.post(self.url, content=body, headers={"content-type": "application/json"})
+            resp = await self._client.post(
+                self.url, content=body, headers={"content-type": "application/json"}, timeout=timeout
+            )
         except httpx.TimeoutException as exc:
-            raise RpcTransportError(f"timeout: {exc!r}") from exc
+            raise RpcTimeout(f"timeout after {timeout:g}s: {exc!r}") from exc
         except (httpx.TransportError, OSError) as exc:
             raise RpcTransportError(f"transport: {exc!r}") from exc
         if resp.status_code != 200:
@@ -101,14 +111,17 @@ class RpcClient:
 
     async def _with_retries(self, fn: Any, label: str) -> Any:
         last: RpcError | None = None
+        timeout = self.timeout
         for attempt in range(self.max_retries + 1):
             try:
                 async with self.sem:
-                    return await fn()
+                    return await fn(timeout)
             except RpcError as exc:
                 metrics.RPC_ERRORS.labels(type(exc).__name__).inc()
                 if not exc.retryable:
                     raise
+                if isinstance(exc, RpcTimeout):
+                    timeout = min(self.timeout_cap, timeout * 2)
                 last = exc
                 if attempt < self.max_retries:
                     await self._backoff(attempt, exc)
@@ -132,9 +145,11 @@ class RpcClient:
     ) -> Any:
         """One call, retried; returns ``result`` (passed through ``check``, whose RpcError is retried too)."""
 
-        async def once() -> Any:
+        async def once(timeout: float) -> Any:
             rid = self._next_id()
-            data = await self._post({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or []}, method)
+            data = await self._post(
+                {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or []}, method, timeout
+            )
             if isinstance(data, dict) and data.get("id") not in (rid, None):
                 raise RpcBadResponse(f"{method}: response id {data.get('id')} != {rid}")
             result = self._unwrap(data, method)
@@ -149,13 +164,13 @@ class RpcClient:
         if not params_list:
             return []
 
-        async def once() -> list[Any]:
+        async def once(timeout: float) -> list[Any]:
             ids = [self._next_id() for _ in params_list]
             payload = [
                 {"jsonrpc": "2.0", "id": i, "method": method, "params": p}
                 for i, p in zip(ids, params_list, strict=True)
             ]
-            data = await self._post(payload, method)
+            data = await self._post(payload, method, timeout)
             if not isinstance(data, list):
                 if isinstance(data, dict):
                     self._unwrap(data, method)  # a whole-batch error object raises typed

@@ -101,8 +101,15 @@ def test_database_equals_chain_after_faults_and_sigkills(staking_chain: tuple, a
             cmd = ["indexer", "backfill", "--quiet"] if runs % 2 == 0 else ["indexer", "run"]
             runs += 1
             with open(tmp_path / f"run{runs}.log", "wb") as out:
+                calls = proxy.stats["calls"]
                 p = subprocess.Popen([IOG, *cmd], env=env, stdout=out, stderr=subprocess.STDOUT)
-                time.sleep(rng.uniform(1.5, 5.0))
+                # The kill lands at a random point of the run's work: the clock starts at its first RPC call,
+                # not at the spawn, so a slow start (imports, migrations on a loaded machine) does not eat
+                # the whole window and leave runs that never got to work.
+                deadline = time.monotonic() + 60
+                while proxy.stats["calls"] == calls and p.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.5, 4.0))
                 if p.poll() is None:
                     p.send_signal(signal.SIGKILL)
                     kills += 1
