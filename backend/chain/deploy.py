@@ -109,6 +109,15 @@ def _loader_ix(data: bytes, metas: list[tuple[Pubkey, bool, bool]]) -> Instructi
     return Instruction(BPF_LOADER_UPGRADEABLE, data, [AccountMeta(k, s, w) for k, s, w in metas])
 
 
+def _loader_account(payer: Pubkey, new: Pubkey, lamports: int, space: int) -> Instruction:
+    """Create an account owned by the upgradeable loader (the buffer, or the program account)."""
+    return create_account(
+        CreateAccountParams(
+            from_pubkey=payer, to_pubkey=new, lamports=lamports, space=space, owner=BPF_LOADER_UPGRADEABLE
+        )
+    )
+
+
 def deploy_program(
     client: Client, payer: Keypair, program: Keypair, so_path: Path, commitment: Commitment = Confirmed
 ) -> bool:
@@ -129,15 +138,7 @@ def deploy_program(
         client,
         payer,
         [
-            create_account(
-                CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=buffer.pubkey(),
-                    lamports=rent,
-                    space=buf_len,
-                    owner=BPF_LOADER_UPGRADEABLE,
-                )
-            ),
+            _loader_account(payer.pubkey(), buffer.pubkey(), rent, buf_len),
             _loader_ix(
                 (0).to_bytes(4, "little"), [(buffer.pubkey(), False, True), (payer.pubkey(), False, False)]
             ),
@@ -174,15 +175,7 @@ def deploy_program(
         client,
         payer,
         [
-            create_account(
-                CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=program.pubkey(),
-                    lamports=prog_rent,
-                    space=PROGRAM_ACCOUNT_LEN,
-                    owner=BPF_LOADER_UPGRADEABLE,
-                )
-            ),
+            _loader_account(payer.pubkey(), program.pubkey(), prog_rent, PROGRAM_ACCOUNT_LEN),
             deploy,
         ],
         [program],
