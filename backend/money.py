@@ -22,6 +22,8 @@ def to_base_units(text: str, decimals: int) -> int:
     whole, frac = m.group(1), m.group(2) or ""
     if len(frac) > decimals:
         raise InvalidInput(f"amount {text!r} has more than {decimals} decimal places")
+    if len(whole.lstrip("0")) > len(str(U64_MAX)):  # also keeps int() below its digit limit
+        raise InvalidInput(f"amount {text!r} exceeds the u64 range of a token amount")
     units = int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")
     if units > U64_MAX:
         raise InvalidInput(f"amount {text!r} exceeds the u64 range of a token amount")

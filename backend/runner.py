@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlparse
 
 import httpx
@@ -66,10 +66,10 @@ def rpc_healthy(url: str) -> bool:
         return False
 
 
-def wait_until(check: object, what: str, timeout: float = 60.0) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.25)
     raise RuntimeError(f"{what} did not come up within {timeout:.0f} s")

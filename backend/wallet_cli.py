@@ -35,8 +35,11 @@ class Cluster:
         path: Path = settings.resolved_bootstrap_file
         if not path.exists():
             raise NotFound(f"{path} not found: run `iog localnet bootstrap` (or `make run`) first")
-        self.boot: dict[str, Any] = json.loads(path.read_text())
-        self.decimals: int = self.boot["decimals"]
+        try:
+            self.boot: dict[str, Any] = json.loads(path.read_text())
+            self.decimals: int = int(self.boot["decimals"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{path} is not a bootstrap file ({exc!r}): run `iog localnet bootstrap`") from None
         self.client = Client(settings.rpc_url, timeout=30)
 
     def wallet(self, who: str) -> tuple[str, str | None]:
@@ -61,11 +64,16 @@ class Cluster:
 
 
 def _run(fn: Any) -> Any:
+    from solana.rpc.core import RPCException
+
     try:
         return fn()
     except AppError as exc:
-        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        message = exc.message
+    except RPCException as exc:  # the node refused the request, e.g. a transfer above the balance
+        message = f"the cluster refused the request: {getattr(exc.args[0], 'message', exc)}"
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @app.command("balance")
@@ -206,7 +214,7 @@ def tx(signature: str = typer.Argument(..., help="Transaction signature (base58)
             delta = int(b["uiTokenAmount"]["amount"]) - pre.get((b["accountIndex"], b["mint"]), 0)
             if delta:
                 decimals = b["uiTokenAmount"]["decimals"]
-                table.add_row(b.get("owner", "?"), b["mint"], f"{format_units(delta, decimals):>}")
+                table.add_row(b.get("owner", "?"), b["mint"], format_units(delta, decimals))
         console.print(table)
         for line in meta["logMessages"]:
             if "Memo" in line:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -57,9 +57,23 @@ def _build(settings: Any, cfg: Any, engine: Any) -> tuple[Any, Any]:
     return rpc, Indexer(engine, rpc, cfg.context(), cfg.addresses, opts)
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
     raise typer.Exit(1)
+
+
+def _setup_locked(rpc_url: str | None) -> tuple[Any, Any, Any, Any]:
+    """:func:`_setup` plus the address-set lock (taken); any IndexerError ends the command."""
+    from indexer.errors import IndexerError
+    from indexer.store import AddressSetLock
+
+    try:
+        settings, cfg, engine = _setup(rpc_url)
+        lock = AddressSetLock(engine, cfg.addresses)
+        lock.acquire()
+    except IndexerError as exc:
+        _fail(exc)
+    return settings, cfg, engine, lock
 
 
 @app.command("backfill")
@@ -71,15 +85,9 @@ def backfill(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from indexer.errors import IndexerError
-    from indexer.store import AddressSetLock
 
     logging.basicConfig(level=logging.WARNING)
-    try:
-        settings, cfg, engine = _setup(rpc_url)
-        lock = AddressSetLock(engine, cfg.addresses)
-        lock.acquire()
-    except IndexerError as exc:
-        _fail(exc)
+    settings, cfg, engine, lock = _setup_locked(rpc_url)
     rpc, indexer = _build(settings, cfg, engine)
     start = time.monotonic()
     total_done = 0
@@ -133,19 +141,12 @@ def run(
     """Follow the chain: finalized passes from the cursor, logsSubscribe for pending rows (Ctrl-C stops)."""
     import signal
 
-    from indexer.errors import IndexerError
     from indexer.follow import Follower
-    from indexer.store import AddressSetLock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpcore", "websockets", "alembic"):  # one line per request is noise here
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    try:
-        settings, cfg, engine = _setup(rpc_url)
-        lock = AddressSetLock(engine, cfg.addresses)
-        lock.acquire()
-    except IndexerError as exc:
-        _fail(exc)
+    settings, cfg, engine, lock = _setup_locked(rpc_url)
     port = metrics_port or settings.indexer_metrics_port
     if port:
         from prometheus_client import start_http_server

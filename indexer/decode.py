@@ -18,15 +18,9 @@ import based58
 
 from indexer.errors import MalformedEvent
 from indexer.idl import EventCoder
+from localnet.constants import MEMO_PROGRAMS, TOKEN_PROGRAMS
 
 log = logging.getLogger(__name__)
-
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
-TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
-TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
-MEMO_PROGRAMS = frozenset(
-    {"MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
-)
 
 _TRANSFER = 3
 _TRANSFER_CHECKED = 12
@@ -238,8 +232,8 @@ def decode_events(
             continue
         if not line.startswith("Program data: ") or not stack or stack[-1] != ctx.program_id:
             continue
-        parts = line[len("Program data: ") :].split(" ")
         raw = line[len("Program data: ") :]
+        parts = raw.split(" ")
         rec: dict[str, Any] = {
             "signature": signature,
             "ix_path": str(max(top, 0)),

@@ -90,6 +90,8 @@ class Follower:
                     self.wake.set()  # (re)connected: fill the gap from the cursor now
                     async for raw in ws:
                         msg = json.loads(raw)
+                        if not isinstance(msg, dict):
+                            raise ValueError(f"not a JSON-RPC message: {str(raw)[:200]}")
                         if "id" in msg:
                             if "error" in msg:
                                 raise ValueError(f"logsSubscribe refused: {msg['error']}")

@@ -175,7 +175,8 @@ class RpcClient:
                 if isinstance(data, dict):
                     self._unwrap(data, method)  # a whole-batch error object raises typed
                 raise RpcBadResponse(f"{method}: batch response is not a list")
-            by_id = {item.get("id"): item for item in data if isinstance(item, dict)}
+            # ids of other types (a list is not even hashable) are foreign: never ours, never a crash
+            by_id = {item["id"]: item for item in data if isinstance(item, dict) and isinstance(item.get("id"), int)}
             if len(data) != len(ids) or any(i not in by_id for i in ids):
                 raise RpcBadResponse(f"{method}: batch of {len(ids)} answered with {len(data)} items/ids")
             results = [self._unwrap(by_id[i], method) for i in ids]

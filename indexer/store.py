@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.models.base import SQLITE_INT_MAX, U64_MAX, Money, MoneyOutOfRange
 from backend.models.indexer import (
+    CONFIRMED,
+    FINALIZED,
     IndexedTransaction,
     IndexerCursor,
     ProgramEvent,
@@ -36,12 +38,18 @@ REFS: Table = TransferReference.__table__  # type: ignore[assignment]
 EVENTS: Table = ProgramEvent.__table__  # type: ignore[assignment]
 CURSORS: Table = IndexerCursor.__table__  # type: ignore[assignment]
 
-FINALIZED = "finalized"
-CONFIRMED = "confirmed"
-
 
 def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _on_conflict(table: Table, cols: list[str], keys: Sequence[str], upgrade: bool) -> str:
+    """``ON CONFLICT`` clause: upgrade a pending (confirmed) row, never touch a finalized one; or do nothing."""
+    sql = f"ON CONFLICT ({', '.join(keys)}) "
+    if not upgrade:
+        return sql + "DO NOTHING"
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
+    return sql + f"DO UPDATE SET {sets} WHERE \"{table.name}\".status <> '{FINALIZED}'"
 
 
 def _pg_bulk(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool) -> None:
@@ -50,30 +58,34 @@ def _pg_bulk(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: S
     _check_money(table, rows, U64_MAX)
     cols = list(rows[0])
     collist = ", ".join(cols)
-    sql = (
+    head = (
         f'INSERT INTO "{table.name}" ({collist}) SELECT {collist} '
-        f'FROM json_populate_recordset(NULL::"{table.name}", %(rows)s::json) ON CONFLICT ({", ".join(keys)}) '
+        f'FROM json_populate_recordset(NULL::"{table.name}", %(rows)s::json) '
     )
-    if upgrade:
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
-        sql += f"DO UPDATE SET {sets} WHERE \"{table.name}\".status <> '{FINALIZED}'"
-    else:
-        sql += "DO NOTHING"
     try:
         payload = orjson.dumps(rows).decode()
     except TypeError:  # an integer beyond 64 bits: the stdlib encoder writes it exactly too
         payload = json.dumps(rows)
-    conn.exec_driver_sql(sql, {"rows": payload})
+    conn.exec_driver_sql(head + _on_conflict(table, cols, keys, upgrade), {"rows": payload})
 
 
-def _upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert rows; on a key conflict upgrade a pending (confirmed) row, never touch a finalized one."""
+def _sqlite_bulk(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool
+) -> None:
+    """One ``executemany`` of a plain ``INSERT ... ON CONFLICT`` on the driver (no per-row ORM work)."""
+    _check_money(table, rows, SQLITE_INT_MAX)
+    cols = list(rows[0])
+    head = f'INSERT INTO "{table.name}" ({", ".join(cols)}) VALUES ({", ".join("?" for _ in cols)}) '
+    conn.exec_driver_sql(head + _on_conflict(table, cols, keys, upgrade), [tuple(r[c] for c in cols) for r in rows])
+
+
+def _bulk(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool = True
+) -> None:
+    """Insert rows keyed by ``keys`` in one statement (see :func:`_on_conflict` for what a conflict does)."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        _pg_bulk(conn, table, rows, keys, upgrade=True)
-        return
-    _sqlite_bulk(conn, table, rows, keys, upgrade=True)
+    (_pg_bulk if conn.dialect.name == "postgresql" else _sqlite_bulk)(conn, table, rows, keys, upgrade)
 
 
 def _check_money(table: Table, rows: list[dict[str, Any]], limit: int) -> None:
@@ -85,24 +97,6 @@ def _check_money(table: Table, rows: list[dict[str, Any]], limit: int) -> None:
                     continue
                 if isinstance(v, bool) or not isinstance(v, int) or not -limit <= v <= limit:
                     raise MoneyOutOfRange(f"amount {v!r} does not fit the money column")
-
-
-def _sqlite_bulk(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str], upgrade: bool
-) -> None:
-    """One ``executemany`` of a plain ``INSERT ... ON CONFLICT`` on the driver (no per-row ORM work)."""
-    _check_money(table, rows, SQLITE_INT_MAX)
-    cols = list(rows[0])
-    sql = (
-        f'INSERT INTO "{table.name}" ({", ".join(cols)}) VALUES ({", ".join("?" for _ in cols)}) '
-        f"ON CONFLICT ({', '.join(keys)}) "
-    )
-    if upgrade:
-        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
-        sql += f"DO UPDATE SET {sets} WHERE \"{table.name}\".status <> '{FINALIZED}'"
-    else:
-        sql += "DO NOTHING"
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
 
 
 def write_batch(
@@ -120,46 +114,36 @@ def write_batch(
         transfers.extend(d.transfers)
         refs.extend(d.references)
         events.extend(d.events)
-    _upsert_rows(conn, TX, txs, ["signature"])
+    _bulk(conn, TX, txs, ["signature"])
     if conn.dialect.name == "sqlite" and any(t["amount"] > SQLITE_INT_MAX for t in transfers):
         transfers = [dict(t, amount=None) if t["amount"] > SQLITE_INT_MAX else t for t in transfers]
-    _upsert_rows(conn, TRANSFERS, transfers, ["signature", "ix_path"])
-    _upsert_rows(conn, EVENTS, events, ["signature", "ix_path", "event_index"])
-    if refs and conn.dialect.name == "postgresql":
-        _pg_bulk(conn, REFS, refs, ["reference", "signature", "ix_path"], upgrade=False)
-    elif refs:
-        _sqlite_bulk(conn, REFS, refs, ["reference", "signature", "ix_path"], upgrade=False)
+    _bulk(conn, TRANSFERS, transfers, ["signature", "ix_path"])
+    _bulk(conn, EVENTS, events, ["signature", "ix_path", "event_index"])
+    _bulk(conn, REFS, refs, ["reference", "signature", "ix_path"], upgrade=False)
     for address, (sig, slot) in (cursors or {}).items():
         advance_cursor(conn, address, sig, slot)
     return len(txs)
 
 
+def _upsert_cursor(conn: Connection, address: str, update: dict[str, Any], where: Any = None) -> None:
+    """Create the cursor row of ``address`` holding ``update`` (defaults elsewhere), or apply ``update`` to it
+    (only where ``where`` holds)."""
+    now = int(time.time())
+    row = {"last_signature": None, "last_slot": 0, "tx_count": 0, "synced_slot": 0, "updated_at": now, **update}
+    stmt = _insert(conn, CURSORS).values(address=address, **row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["address"], set_=update, where=where))
+
+
 def advance_cursor(conn: Connection, address: str, signature: str, slot: int) -> None:
     """Move the cursor of ``address`` to (signature, slot) unless it already stands at a newer slot."""
-    now = int(time.time())
-    stmt = _insert(conn, CURSORS).values(
-        address=address, last_signature=signature, last_slot=slot, tx_count=0, updated_at=now, synced_slot=0
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["address"],
-        set_={"last_signature": signature, "last_slot": slot, "updated_at": now, "last_error": None},
-        where=CURSORS.c.last_slot <= slot,
-    )
-    conn.execute(stmt)
+    update = {"last_signature": signature, "last_slot": slot, "updated_at": int(time.time()), "last_error": None}
+    _upsert_cursor(conn, address, update, CURSORS.c.last_slot <= slot)
 
 
 def mark_synced(conn: Connection, address: str, finalized_slot: int) -> None:
     """Record that a pass covered ``address`` up to ``finalized_slot`` (only ever moves forward)."""
-    now = int(time.time())
-    stmt = _insert(conn, CURSORS).values(
-        address=address, last_signature=None, last_slot=0, tx_count=0, updated_at=now, synced_slot=finalized_slot
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["address"],
-        set_={"synced_slot": finalized_slot, "updated_at": now, "last_error": None},
-        where=CURSORS.c.synced_slot <= finalized_slot,
-    )
-    conn.execute(stmt)
+    update = {"synced_slot": finalized_slot, "updated_at": int(time.time()), "last_error": None}
+    _upsert_cursor(conn, address, update, CURSORS.c.synced_slot <= finalized_slot)
 
 
 def get_cursor(conn: Connection, address: str) -> tuple[str | None, int]:
@@ -172,35 +156,17 @@ def get_cursor(conn: Connection, address: str) -> tuple[str | None, int]:
 
 def record_error(engine: Engine, address: str, message: str) -> None:
     """Remember the last error of an address (own transaction; never moves the cursor)."""
-    now = int(time.time())
     with engine.begin() as conn:
-        stmt = _insert(conn, CURSORS).values(
-            address=address,
-            last_signature=None,
-            last_slot=0,
-            tx_count=0,
-            updated_at=now,
-            synced_slot=0,
-            last_error=message[:2000],
-            last_error_at=now,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["address"], set_={"last_error": message[:2000], "last_error_at": now}
-            )
-        )
+        _upsert_cursor(conn, address, {"last_error": message[:2000], "last_error_at": int(time.time())})
 
 
 def drop_stale_pending(conn: Connection, finalized_slot: int) -> int:
     """Delete pending rows at or below a slot every watched address has been finalized through."""
     stale = select(TX.c.signature).where(TX.c.status == CONFIRMED, TX.c.slot <= finalized_slot)
-    n = 0
-    for table in (REFS,):
-        conn.execute(delete(table).where(table.c.signature.in_(stale)))
+    conn.execute(delete(REFS).where(REFS.c.signature.in_(stale)))
     for table in (TRANSFERS, EVENTS):
         conn.execute(delete(table).where(table.c.status == CONFIRMED, table.c.slot <= finalized_slot))
-    n = conn.execute(delete(TX).where(TX.c.status == CONFIRMED, TX.c.slot <= finalized_slot)).rowcount or 0
-    return n
+    return conn.execute(delete(TX).where(TX.c.status == CONFIRMED, TX.c.slot <= finalized_slot)).rowcount or 0
 
 
 def counts(conn: Connection) -> dict[str, int]:

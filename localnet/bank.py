@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from base64 import b64encode
 from bisect import bisect_left
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
+from localnet.b58 import b58encode
 from localnet.constants import (
     BLOCKHASH_WINDOW,
     LAMPORTS_PER_SIGNATURE,
@@ -38,7 +38,7 @@ from localnet.history import MISSING, AccountHistory
 from localnet.ledger import AccountRow, LedgerFile
 from localnet.parsers import read_mint, read_token_account, ui_token_amount
 from localnet.records import TxRecord, memo_summary
-from localnet.svm import TxFailed, err_to_json, make_svm
+from localnet.svm import TxFailed, err_to_json, make_svm, return_data_json
 
 log = logging.getLogger(__name__)
 
@@ -332,13 +332,7 @@ class Bank:
         failed = isinstance(res, FailedTransactionMetadata)
         meta: Any = res.meta() if failed else res
         err = err_to_json(res.err()) if failed else None
-        rd = meta.return_data()
-        return_data = None
-        if rd is not None and bytes(rd.data):
-            return_data = {
-                "programId": str(rd.program_id),
-                "data": [b64encode(bytes(rd.data)).decode(), "base64"],
-            }
+        return_data = return_data_json(meta)
         if failed:
             payer_after = self.svm.get_balance(pks[0]) or 0
             if preflight or payer_after >= pre_bal[0]:
@@ -384,7 +378,7 @@ class Bank:
                             {
                                 "programIdIndex": (ci := ii.instruction()).program_id_index,
                                 "accounts": list(ci.accounts),
-                                "data": _b58(bytes(ci.data)),
+                                "data": b58encode(bytes(ci.data)),
                                 "stackHeight": ii.stack_height(),
                             }
                             for ii in group
@@ -539,9 +533,3 @@ class Bank:
             self.flush()
             self.ledger.close()
             self.ledger = None
-
-
-def _b58(data: bytes) -> str:
-    from localnet.b58 import b58encode
-
-    return b58encode(data)

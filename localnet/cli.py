@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from backend.errors import AppError
+from localnet.constants import CORE_VERSION
 from localnet.errors import LocalnetError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The local Solana cluster.")
@@ -103,7 +104,7 @@ def up(
     print(f"Ledger location: {ledger if ledger is not None else '(in memory)'}")
     print(f"Identity: {bank.identity.pubkey()}")
     print(f"Genesis Hash: {bank.genesis_hash}")
-    print("Version: 2.2.0 (embedded LiteSVM)")
+    print(f"Version: {CORE_VERSION} (embedded LiteSVM)")
     for pid, path in programs:
         print(f"Program: {pid} {path}")
     print(f"JSON RPC URL: {node.rpc_url}")

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from solders.transaction import VersionedTransaction
 
-from localnet.b58 import b58encode
+from localnet.b58 import b58decode, b58encode
 from localnet.constants import MEMO_PROGRAMS
 from localnet.parsers import parse_instruction
 
@@ -156,7 +156,7 @@ def render_transaction(rec: TxRecord, encoding: str, max_version: int | None) ->
                 "index": group["index"],
                 "instructions": [
                     _ix_json(
-                        _Ix(i["programIdIndex"], i["accounts"], _b58d(i["data"])),
+                        _Ix(i["programIdIndex"], i["accounts"], b58decode(i["data"])),
                         keys,
                         True,
                         i["stackHeight"],
@@ -202,9 +202,3 @@ class _Ix:
         self.program_id_index = pidx
         self.accounts = accounts
         self.data = data
-
-
-def _b58d(text: str) -> bytes:
-    from localnet.b58 import b58decode
-
-    return b58decode(text)

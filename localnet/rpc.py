@@ -37,7 +37,7 @@ from localnet.errors import (
     invalid_params,
 )
 from localnet.records import render_transaction
-from localnet.svm import TxFailed
+from localnet.svm import TxFailed, return_data_json
 
 log = logging.getLogger(__name__)
 Method = Callable[[Bank, list[Any]], Any]
@@ -235,15 +235,6 @@ def simulate_transaction(bank: Bank, params: list[Any]) -> Any:
         for a in addresses:
             acc = post_map.get(a) or bank.get_account(a, "processed")
             accounts.append(None if acc is None else rpc_accounts.render(bank, acc, acc_encoding, None))
-    rd = meta.return_data()
-    return_data = None
-    if rd is not None and bytes(rd.data):
-        from base64 import b64encode
-
-        return_data = {
-            "programId": str(rd.program_id),
-            "data": [b64encode(bytes(rd.data)).decode(), "base64"],
-        }
     return {
         "context": context(bank, slot),
         "value": {
@@ -251,7 +242,7 @@ def simulate_transaction(bank: Bank, params: list[Any]) -> Any:
             "logs": list(meta.logs()),
             "accounts": accounts,
             "unitsConsumed": meta.compute_units_consumed(),
-            "returnData": return_data,
+            "returnData": return_data_json(meta),
             "innerInstructions": None,
             "replacementBlockhash": replacement,
         },

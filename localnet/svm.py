@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from typing import Any
 
 import orjson
@@ -19,6 +20,14 @@ def err_to_json(err: Any) -> Any:
         err=err, logs=None, accounts=None, units_consumed=None, return_data=None
     )
     return orjson.loads(res.to_json())["err"]
+
+
+def return_data_json(meta: Any) -> dict[str, Any] | None:
+    """A transaction's ``returnData`` in RPC form, or None when it returned nothing."""
+    rd = meta.return_data()
+    if rd is None or not bytes(rd.data):
+        return None
+    return {"programId": str(rd.program_id), "data": [b64encode(bytes(rd.data)).decode(), "base64"]}
 
 
 class TxFailed(Exception):

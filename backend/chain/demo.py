@@ -29,6 +29,7 @@ from spl.token.instructions import MintToCheckedParams, mint_to_checked
 
 from backend.chain.staking import STATUS_ACTIVE, StakingClient
 from backend.errors import AppError
+from localnet.bootstrap import load_or_create_keypair
 
 BPS = 10_000
 OPERATOR_STAKE_MULTIPLE = 2  # operators self-stake twice the minimum, so they can still unstake some
@@ -67,13 +68,6 @@ def _account(client: Client, sc: StakingClient, address: Pubkey) -> Any | None:
     return None if info is None else sc.decode_account(bytes(info.data))
 
 
-def load_keypair(path: Path) -> Keypair:
-    """The keypair at `path` (Solana CLI JSON), created on first use (node keys)."""
-    from localnet.bootstrap import load_or_create_keypair
-
-    return load_or_create_keypair(path)
-
-
 def seed_demo_step(ctx: Any) -> None:
     """``localnet.bootstrap`` extra step: register, stake and delegate on the demo nodes; adds ``demo``."""
     staking = ctx.result.get("staking")
@@ -89,11 +83,11 @@ def seed_demo_step(ctx: Any) -> None:
     if cfg is None:
         raise DemoSeedError(f"no staking Config at {sc.config}: the program is not initialized")
     params = cfg.params
-    kps = [load_keypair(Path(w["keypair_path"])) for w in wallets]
+    kps = [load_or_create_keypair(Path(w["keypair_path"])) for w in wallets]
     tokens = [Pubkey.from_string(w["io_account"]) for w in wallets]
-    node_keys = {n.name: load_keypair(ctx.keys_dir / f"node-{n.name}.json") for n in DEMO_NODES}
+    node_keys = {n.name: load_or_create_keypair(ctx.keys_dir / f"node-{n.name}.json") for n in DEMO_NODES}
 
-    mint_auth = load_keypair(Path(ctx.result["mint_authority_keypair_path"]))
+    mint_auth = load_or_create_keypair(Path(ctx.result["mint_authority_keypair_path"]))
     mint, decimals = Pubkey.from_string(ctx.result["mint"]), int(ctx.result["decimals"])
     actions: list[tuple[list[Instruction], list[Keypair]]] = []
     refunds = 0  # lamports the payer hands out as rent

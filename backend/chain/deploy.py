@@ -8,7 +8,6 @@ whether it is already done, so running it twice sends nothing the second time.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from spl.token.instructions import (
 from backend.chain import pdas
 from backend.chain.staking import ConfigParams, ProgramAccounts, StakingClient
 from backend.errors import AppError
+from localnet.bootstrap import load_or_create_keypair
 
 BPF_LOADER_UPGRADEABLE = pdas.BPF_LOADER_UPGRADEABLE_ID
 BUFFER_HEADER = 37  # UpgradeableLoaderState::Buffer: u32 tag, Option<Pubkey> authority
@@ -155,7 +155,7 @@ def deploy_program(
         ix = _loader_ix(data, [(buffer.pubkey(), False, True), (payer.pubkey(), True, False)])
         sigs.append(_send(client, payer, [ix], [], commitment, wait=False))
     confirm(client, sigs, commitment)
-    programdata = Pubkey.find_program_address([bytes(program.pubkey())], BPF_LOADER_UPGRADEABLE)[0]
+    programdata = pdas.program_data_address(program.pubkey())
     prog_rent = client.get_minimum_balance_for_rent_exemption(PROGRAM_ACCOUNT_LEN, commitment).value
     max_len = 2 * len(elf)  # room for upgrades
     deploy = _loader_ix(
@@ -197,7 +197,7 @@ def initialize_program(
 ) -> StakingDeployment:
     """Create the two vaults and the slash destination, then `initialize` (skipped when Config exists)."""
     sc = StakingClient(program_id)
-    stake_vault = pdas.associated_token_address(sc.vault_authority, mint)
+    stake_vault = pdas.stake_vault_address(sc.program_id, mint)
     slash_destination = pdas.associated_token_address(admin.pubkey(), mint)
     cfg_info = client.get_account_info(sc.config, commitment).value
     if cfg_info is not None:
@@ -244,16 +244,6 @@ def initialize_program(
     return StakingDeployment(sc.program_id, sc.config, stake_vault, rewards_vault.pubkey(), slash_destination)
 
 
-def _keypair(path: Path) -> Keypair:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kp = Keypair()
-        path.write_text(json.dumps(list(bytes(kp))))
-        path.chmod(0o600)
-        return kp
-    return Keypair.from_bytes(bytes(json.loads(path.read_text())))
-
-
 def bootstrap_step(ctx: Any) -> None:
     """``localnet.bootstrap`` extra step: deploy + initialize; adds ``staking`` to the result.
 
@@ -261,9 +251,9 @@ def bootstrap_step(ctx: Any) -> None:
     admin, slash authority and rewards vault keys live in the bootstrap keys folder.
     """
     keys: Path = ctx.keys_dir
-    admin = _keypair(keys / "staking_admin.json")
-    slash_authority = _keypair(keys / "slash_authority.json")
-    rewards_vault = _keypair(keys / "rewards_vault.json")
+    admin = load_or_create_keypair(keys / "staking_admin.json")
+    slash_authority = load_or_create_keypair(keys / "slash_authority.json")
+    rewards_vault = load_or_create_keypair(keys / "rewards_vault.json")
     emission_owner = Pubkey.from_string(ctx.result["emission_reserve_owner"])
     client: Client = ctx.client
     program_info = client.get_account_info(pdas.program_keypair().pubkey(), Confirmed).value

@@ -7,7 +7,6 @@ returned instructions into transactions (LiteSVM in tests, RPC elsewhere).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -37,8 +36,7 @@ def load_idl() -> Idl:
 @lru_cache(maxsize=1)
 def error_names() -> dict[int, str]:
     """Custom error code -> name, from the IDL."""
-    raw = json.loads(pdas.IDL_PATH.read_text())
-    return {e["code"]: e["name"] for e in raw["errors"]}
+    return {e.code: e.name for e in load_idl().errors or []}
 
 
 class StakingProgramError(AppError):

@@ -16,6 +16,10 @@ SIG = 96
 KEY = 48
 PATH = 16
 
+#: Values of ``status``.
+CONFIRMED = "confirmed"
+FINALIZED = "finalized"
+
 
 class IndexedTransaction(Base):
     """One transaction that touched a watched address."""
@@ -33,7 +37,8 @@ class IndexedTransaction(Base):
 
 
 class TokenTransfer(Base):
-    """An SPL token transfer/transferChecked (top-level or inner) into or out of a watched token account."""
+    """An SPL token transfer/transferChecked, or a mintTo/burn (checked or not), top-level or inner, into or out
+    of a watched token account."""
 
     __tablename__ = "token_transfers"
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from backend.models.indexer import IndexedTransaction, IndexerCursor, ProgramEvent, TokenTransfer
+from backend.models.indexer import CONFIRMED, IndexedTransaction, IndexerCursor, ProgramEvent, TokenTransfer
 
 
 def cursors(session: Session) -> Sequence[IndexerCursor]:
@@ -26,7 +26,7 @@ def transaction_counts(session: Session) -> tuple[int, int, int]:
     """(all, pending, failed) stored transactions."""
     stmt = select(
         func.count(),
-        func.count().filter(IndexedTransaction.status == "confirmed"),
+        func.count().filter(IndexedTransaction.status == CONFIRMED),
         func.count().filter(IndexedTransaction.failed.is_(True)),
     ).select_from(IndexedTransaction)
     total, pending, failed = session.execute(stmt).one()

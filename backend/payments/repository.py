@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.models.indexer import TokenTransfer, TransferReference
-
-FINALIZED = "finalized"
-CONFIRMED = "confirmed"
+from backend.models.indexer import CONFIRMED, FINALIZED, TokenTransfer, TransferReference
 
 
 def _naming(reference: str) -> Select[TokenTransfer]:

@@ -94,11 +94,6 @@ class EpochResult:
     tree: MerkleTree = field(repr=False)
 
     @property
-    def payouts(self) -> list[tuple[str, int]]:
-        """This epoch's positive payouts as ``(wallet, amount)``, sorted by wallet."""
-        return list(zip(self.payout_wallets, self.payout_amounts, strict=True))
-
-    @property
     def merkle_root(self) -> bytes:
         """The root over all lifetime totals."""
         return self.tree.root

@@ -47,7 +47,7 @@ def read_json(path: Path, what: str) -> Any:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except _DuplicateKey as exc:
         raise RewardsInputError(what, f"duplicate JSON key {exc.args[0]!r} in {path}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise RewardsInputError(what, f"{path} is not valid JSON: {exc}") from None
 
 

@@ -24,6 +24,7 @@ from backend.rewards.errors import RewardsInputError
 INPUT_SCHEMA = "iog.rewards.input/1"
 OUTPUT_SCHEMA = "iog.rewards.output/1"
 U64_MAX = 2**64 - 1
+U32_MAX = 2**32 - 1
 BPS_DENOMINATOR = 10_000
 
 _TOP_KEYS = frozenset({"schema", "epoch", "epoch_seconds", "params", "nodes", "previous_totals"})
@@ -148,7 +149,7 @@ def _int(value: Any, field: str, maximum: int = U64_MAX, minimum: int = 0) -> in
     if value < minimum:
         raise _fail(field, f"must be >= {minimum}, got {value}")
     if value > maximum:
-        limit = "10000 (bps)" if maximum == BPS_DENOMINATOR else f"{maximum} (u64)"
+        limit = {BPS_DENOMINATOR: "10000 (bps)", U32_MAX: f"{U32_MAX} (u32)"}.get(maximum, f"{maximum} (u64)")
         raise _fail(field, f"must be <= {limit}, got {value}")
     return value
 
@@ -183,7 +184,7 @@ def _params(raw: Any) -> Params:
     checked: dict[str, int] = {}
     for model, bps in multipliers.items():
         # A multiplier may exceed 10000 (an H100 may count as 2.5 base GPUs = 25000 bps); bounded by u32.
-        checked[model] = _int(bps, f"params.gpu_multipliers_bps.{model}", 2**32 - 1)
+        checked[model] = _int(bps, f"params.gpu_multipliers_bps.{model}", U32_MAX)
     return Params(
         emission=parse_amount(p["emission"], "params.emission"),
         community_bps=_bps(p["community_bps"], "params.community_bps"),

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.models.indexer import ProgramEvent, StakePosition, StakingNode
-
-FINALIZED = "finalized"
+from backend.models.indexer import FINALIZED, ProgramEvent, StakePosition, StakingNode
 
 
 def count_nodes(session: Session) -> int:

@@ -28,6 +28,11 @@ class TestToBaseUnits:
             to_base_units("184467440737.09551616", 8)
         assert to_base_units("184467440737.09551615", 8) == 2**64 - 1
 
+    def test_a_huge_whole_part_is_refused_not_a_crash(self) -> None:
+        with pytest.raises(InvalidInput, match="u64"):
+            to_base_units("9" * 5000, 8)  # beyond int()'s 4300-digit limit
+        assert to_base_units("0" * 30 + "1", 8) == 100_000_000
+
     @given(st.integers(min_value=0, max_value=2**64 - 1), st.integers(min_value=0, max_value=12))
     def test_format_then_parse_round_trips(self, units: int, decimals: int) -> None:
         text = format_units(units, decimals)

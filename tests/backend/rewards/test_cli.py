@@ -92,6 +92,12 @@ class TestCompute:
         )
         assert result.exit_code == 2 and not (tmp_path / "o.json").exists()
 
+    def test_too_deeply_nested_input_exits_2(self, tmp_path: Path) -> None:
+        src = tmp_path / "deep.json"
+        src.write_text("[" * 100_000 + "]" * 100_000)
+        result = runner.invoke(app, ["compute", "--input", str(src), "--output", str(tmp_path / "o.json")])
+        assert result.exit_code == 2 and "input:" in result.stderr and not (tmp_path / "o.json").exists()
+
     def test_unwritable_output_exits_2(self, files: tuple[Path, Path], tmp_path: Path) -> None:
         src, _ = files
         dst = tmp_path / "missing-dir" / "out.json"
