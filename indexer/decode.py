@@ -58,6 +58,29 @@ class DecodedTx:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+def undecodable(signature: str, tx: dict[str, Any], status: str) -> DecodedTx:
+    """The row of a fetched transaction that ``decode_transaction`` could not read: kept with its raw response.
+
+    It carries no transfers or events (nothing is counted from it), but it exists, so the cursor never moves past
+    a transaction silently; ``reconcile`` then shows the balance it leaves unexplained.
+    """
+    slot, block_time = tx.get("slot"), tx.get("blockTime")
+    return DecodedTx(
+        tx={
+            "signature": signature,
+            "slot": slot if isinstance(slot, int) and not isinstance(slot, bool) else 0,
+            "block_time": block_time if isinstance(block_time, int) and not isinstance(block_time, bool) else None,
+            "err": None,
+            "failed": False,
+            "fee": 0,
+            "memo": None,
+            "status": status,
+            "decode_error": "the getTransaction result could not be decoded (reason in the indexer log)",
+            "raw": json.dumps(tx, sort_keys=True, default=str),
+        }
+    )
+
+
 def account_keys(tx: dict[str, Any]) -> tuple[list[str], list[bool], list[bool]]:
     """Account keys of a ``json``-encoded transaction (static + loaded) with signer and writable flags."""
     msg = tx["transaction"]["message"]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from indexer import metrics
-from indexer.decode import DecodeContext, DecodedTx, decode_transaction
+from indexer.decode import DecodeContext, DecodedTx, decode_transaction, undecodable
 from indexer.errors import RpcBadResponse, RpcGaveUp
 from indexer.rpc import RpcClient
 from indexer.store import (
@@ -215,12 +215,16 @@ class Indexer:
         return known
 
     def decode_all(self, txs: dict[str, dict[str, Any]], status: str) -> list[DecodedTx]:
-        """Decode fetched transactions; undecodable ones are logged and skipped (the error is in the log)."""
+        """Decode fetched transactions. One that cannot be decoded is kept as an ``undecodable`` row with its raw
+        response, never skipped: the cursor moves past it in the same batch, so skipping would lose it."""
         out = []
         for sig, tx in txs.items():
             d = decode_transaction(sig, tx, self.ctx, status)
-            if d is not None:
-                out.append(d)
+            if d is None:
+                log.error("transaction %s kept undecoded (decode_error set, raw response stored)", sig)
+                metrics.UNDECODABLE.inc()
+                d = undecodable(sig, tx, status)
+            out.append(d)
         return out
 
     def _write(self, decoded: list[DecodedTx], cursor: dict[str, tuple[str, int]] | None) -> int:

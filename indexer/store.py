@@ -110,7 +110,7 @@ def write_batch(
     refs: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for d in decoded:
-        txs.append(d.tx)
+        txs.append({"decode_error": None, "raw": None, **d.tx})  # set only on rows kept undecoded
         transfers.extend(d.transfers)
         refs.extend(d.references)
         events.extend(d.events)

@@ -34,6 +34,10 @@ class IndexedTransaction(Base):
     fee: Mapped[int] = mapped_column(BigInteger, default=0)
     memo: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
+    # Set when the RPC answer could not be decoded: the transaction is kept (never skipped past) with its raw
+    # response, so nothing is lost silently and it can be decoded again once the decoder handles it.
+    decode_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TokenTransfer(Base):

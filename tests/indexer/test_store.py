@@ -251,3 +251,41 @@ class TestStakeReplay:
         )
         assert (pb.shares, pb.bonded, pb.unbonding) == (1000, 900, 0)
         assert pa.bonded + pb.bonded == n.total_stake
+
+
+class TestUndecodableTransactionsAreKept:
+    """A fetched transaction the decoder cannot read must not be skipped: the cursor moves past it in the same
+    batch, so a skip would lose it for good. It is stored with its raw response and counts for nothing."""
+
+    def test_pipeline_keeps_it_with_raw_response_and_counts_nothing(self, db_engine: Engine) -> None:
+        from indexer.pipeline import Indexer
+
+        rec = json.loads((RESOURCES / "handmade_payment_two_refs.json").read_text())
+        broken = copy.deepcopy(rec["result"])
+        del broken["transaction"]["message"]
+        pipe = Indexer.__new__(Indexer)  # decode_all needs only the decode context, no RPC
+        pipe.ctx = context("handmade_meta.json")
+        rows = pipe.decode_all({rec["signature"]: broken}, "finalized")
+        assert len(rows) == 1 and rows[0].transfers == [] and rows[0].events == []
+        with db_engine.begin() as conn:
+            write_batch(conn, rows, {"TreasuryAddr": (rec["signature"], rows[0].tx["slot"])})
+        with db_engine.connect() as conn:
+            row = conn.execute(select(TX).where(TX.c.signature == rec["signature"])).one()
+            assert row.decode_error and json.loads(row.raw) == broken
+            assert row.slot == broken["slot"]
+            assert conn.execute(select(func.count()).select_from(TRANSFERS)).scalar() == 0
+            assert get_cursor(conn, "TreasuryAddr")[0] == rec["signature"]
+
+    def test_a_later_good_decode_replaces_a_pending_undecodable_row(self, db_engine: Engine) -> None:
+        from indexer.decode import undecodable
+
+        rec = json.loads((RESOURCES / "handmade_payment_two_refs.json").read_text())
+        with db_engine.begin() as conn:
+            write_batch(conn, [undecodable(rec["signature"], {"slot": "x"}, "confirmed")])
+        with db_engine.begin() as conn:
+            good = decode_transaction(rec["signature"], rec["result"], context("handmade_meta.json"), "finalized")
+            write_batch(conn, [good])
+        with db_engine.connect() as conn:
+            row = conn.execute(select(TX).where(TX.c.signature == rec["signature"])).one()
+            assert row.decode_error is None and row.raw is None and row.status == "finalized"
+            assert conn.execute(select(func.count()).select_from(TRANSFERS)).scalar() == 1
