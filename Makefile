@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint programs install clean help
+.PHONY: run test bench lint programs install js clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,10 +22,19 @@ install: $(STAMP) ## Create .venv and install the project with its dev tools
 programs: $(STAMP) ## Build the on-chain program (installs clang-14/llvm-14 when missing and root)
 	$(MAKE) -C programs PY=$(abspath $(PY))
 
+JS_STAMP := tests/js/node_modules/.installed
+
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $(JS_STAMP); \
+	else echo "npm not found: tests that use the official JS clients will be skipped"; fi
+
+js: $(JS_STAMP) ## Install the pinned official Solana JS clients the tests use (npm ci in tests/js)
+
 run: install programs ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
 	$(VENV)/bin/iog run
 
-test: install programs ## Install and run the whole test suite
+test: install programs js ## Install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install programs ## Run the benchmark scripts (each prints a table against its own baseline)
@@ -36,4 +45,4 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/mypy backend indexer localnet
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .iog programs/staking/target
+	rm -rf $(VENV) .iog programs/staking/target tests/js/node_modules
