@@ -1,13 +1,16 @@
-"""The ``iog`` command line. Each domain owns its command group; this file only wires them together."""
+"""The ``iog`` command line: the composition root. Each part owns its command group; this file wires them
+together and is (with runner.py) the only code that joins localnet, indexer and backend."""
 
 from __future__ import annotations
 
 import typer
 
+from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
 from backend.rewards.cli import app as rewards_app
 from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
+from localnet.cli import NodeDefaults
 from localnet.cli import app as localnet_app
 
 app = typer.Typer(
@@ -17,7 +20,29 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-app.add_typer(localnet_app, name="localnet", help="Run the embedded Solana node and bootstrap a cluster.")
+
+
+def _node_defaults() -> NodeDefaults:
+    """The embedded node's option defaults, from settings (read only when `up` runs, never for --help)."""
+    from backend.config import get_settings
+
+    s = get_settings()
+    return NodeDefaults(s.localnet_rpc_port, s.localnet_ws_port, s.localnet_slot_ms, s.localnet_finality_slots)
+
+
+def _localnet_group(ctx: typer.Context) -> None:
+    ctx.obj = _node_defaults
+
+
+# The node (`up`) stands alone in localnet/; `bootstrap` is a chain client of backend/chain, filed under the
+# same group because that is where its users look for it.
+localnet_app.command("bootstrap")(bootstrap_cmd)
+app.add_typer(
+    localnet_app,
+    name="localnet",
+    callback=_localnet_group,
+    help="Run the embedded Solana node and bootstrap a cluster.",
+)
 app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
 app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
 app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")

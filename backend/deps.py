@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.errors import InvalidInput
+from backend.money import I64_MAX
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 10**9
-I64_MAX = 2**63 - 1
 
 
 def get_session(request: Request) -> Iterator[Session]:

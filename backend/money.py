@@ -1,4 +1,7 @@
-"""Exact conversion between human IO amounts ("12.5") and integer base units. No float anywhere."""
+"""Numeric limits and exact money helpers: the one home for both. No float anywhere.
+
+Amounts are ``int`` base units; a human amount ("12.5") is converted exactly with the mint's decimals.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,12 @@ import re
 
 from backend.errors import InvalidInput
 
-U64_MAX = 2**64 - 1
+U64_MAX = 2**64 - 1  # token amounts, lamports
+I64_MAX = 2**63 - 1  # unix times, signed on chain
+U32_MAX = 2**32 - 1
+BPS = 10_000  # basis points in one whole
+LAMPORTS_PER_SOL = 10**9
+SOL_DECIMALS = 9
 _AMOUNT = re.compile(r"^(\d+)(?:\.(\d+))?$")
 
 
@@ -28,6 +36,11 @@ def to_base_units(text: str, decimals: int) -> int:
     if units > U64_MAX:
         raise InvalidInput(f"amount {text!r} exceeds the u64 range of a token amount")
     return units
+
+
+def io_unit(decimals: int) -> int:
+    """Base units in one whole token of a mint with ``decimals``."""
+    return 10**decimals
 
 
 def format_units(units: int, decimals: int) -> str:

@@ -16,11 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.errors import AppError, InvalidInput, NotFound
-from backend.money import format_units, to_base_units
+from backend.money import SOL_DECIMALS, format_units, to_base_units
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
-MEMO_PROGRAM = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"
 
 
 class Cluster:
@@ -29,28 +28,23 @@ class Cluster:
     def __init__(self) -> None:
         from solana.rpc.api import Client
 
+        from backend.chain import bootfile
         from backend.config import get_settings
 
         settings = get_settings()
-        path: Path = settings.resolved_bootstrap_file
-        if not path.exists():
-            raise NotFound(f"{path} not found: run `iog localnet bootstrap` (or `make run`) first")
-        try:
-            self.boot: dict[str, Any] = json.loads(path.read_text())
-            self.decimals: int = int(self.boot["decimals"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"{path} is not a bootstrap file ({exc!r}): run `iog localnet bootstrap`") from None
+        self.boot = bootfile.load(settings.resolved_bootstrap_file)
+        self.decimals = self.boot.decimals
         self.client = Client(settings.rpc_url, timeout=30)
 
     def wallet(self, who: str) -> tuple[str, str | None]:
         """(pubkey, keypair path or None) for a demo wallet name, 'treasury', or a raw pubkey."""
         from solders.pubkey import Pubkey
 
-        for w in self.boot.get("wallets", []):
-            if who in (w["name"], w["pubkey"]):
-                return w["pubkey"], w["keypair_path"]
+        w = self.boot.wallet(who)
+        if w is not None:
+            return w.pubkey, w.keypair_path
         if who == "treasury":
-            return self.boot["treasury_owner"], self.boot.get("treasury_owner_keypair_path")
+            return self.boot.treasury_owner, self.boot.treasury_owner_keypair_path
         try:
             return str(Pubkey.from_string(who)), None
         except ValueError:
@@ -58,9 +52,10 @@ class Cluster:
 
     def io_account(self, owner: str) -> str:
         from solders.pubkey import Pubkey
-        from spl.token.instructions import get_associated_token_address
 
-        return str(get_associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(self.boot["mint"])))
+        from backend.chain.tokens import io_account
+
+        return str(io_account(Pubkey.from_string(owner), Pubkey.from_string(self.boot.mint)))
 
 
 def _run(fn: Any) -> Any:
@@ -86,7 +81,7 @@ def balance(who: list[str] = typer.Argument(None, help="Wallet names or pubkeys 
         from solders.pubkey import Pubkey
 
         c = Cluster()
-        names = who or [w["name"] for w in c.boot.get("wallets", [])] + ["treasury"]
+        names = who or [w.name for w in c.boot.wallets] + ["treasury"]
         table = Table("wallet", "pubkey", "SOL", "IO")
         for name in names:
             pk, _ = c.wallet(name)
@@ -96,7 +91,7 @@ def balance(who: list[str] = typer.Argument(None, help="Wallet names or pubkeys 
                 io = format_units(int(info.value.amount), c.decimals)
             except RPCException:  # no IO token account yet
                 io = "-"
-            table.add_row(name, pk, format_units(sol, 9), io)
+            table.add_row(name, pk, format_units(sol, SOL_DECIMALS), io)
         console.print(table)
 
     _run(go)
@@ -115,18 +110,12 @@ def transfer(
 
     def go() -> None:
         from solana.rpc.commitment import Confirmed
-        from solana.rpc.types import TxOpts
-        from solders.instruction import AccountMeta, Instruction
         from solders.keypair import Keypair
-        from solders.message import Message
         from solders.pubkey import Pubkey
-        from solders.transaction import Transaction
-        from spl.token.constants import TOKEN_PROGRAM_ID
-        from spl.token.instructions import (
-            TransferCheckedParams,
-            create_idempotent_associated_token_account,
-            transfer_checked,
-        )
+
+        from backend.chain import tx
+        from backend.chain.keys import load_keypair
+        from backend.chain.tokens import create_ata_idempotent, memo_instruction, transfer_checked_ix
 
         c = Cluster()
         units = to_base_units(amount, c.decimals)
@@ -139,28 +128,17 @@ def transfer(
         refs = [Pubkey.from_string(c.wallet(r)[0]) for r in reference or []]
         if new_reference:
             refs.append(Keypair().pubkey())
-        payer = Keypair.from_json(Path(key_path).read_text())
-        mint = Pubkey.from_string(c.boot["mint"])
+        payer = load_keypair(Path(key_path))
+        mint = Pubkey.from_string(c.boot.mint)
         dest = Pubkey.from_string(c.io_account(dst_pk))
-        ix = transfer_checked(
-            TransferCheckedParams(
-                program_id=TOKEN_PROGRAM_ID,
-                source=Pubkey.from_string(c.io_account(src_pk)),
-                mint=mint,
-                dest=dest,
-                owner=payer.pubkey(),
-                amount=units,
-                decimals=c.decimals,
-            )
-        )
-        ix = Instruction(ix.program_id, ix.data, [*ix.accounts, *(AccountMeta(r, False, False) for r in refs)])
-        ixs = [create_idempotent_associated_token_account(payer.pubkey(), Pubkey.from_string(dst_pk), mint), ix]
+        source = Pubkey.from_string(c.io_account(src_pk))
+        ixs = [
+            create_ata_idempotent(payer.pubkey(), Pubkey.from_string(dst_pk), mint),
+            transfer_checked_ix(source, mint, dest, payer.pubkey(), units, c.decimals, refs),
+        ]
         if memo:
-            ixs.append(Instruction(Pubkey.from_string(MEMO_PROGRAM), memo.encode(), []))
-        bh = c.client.get_latest_blockhash(Confirmed).value.blockhash
-        tx = Transaction([payer], Message(ixs, payer.pubkey()), bh)
-        sig = c.client.send_transaction(tx, opts=TxOpts(preflight_commitment=Confirmed)).value
-        c.client.confirm_transaction(sig, Confirmed)
+            ixs.append(memo_instruction(memo))
+        sig = tx.send_and_confirm(c.client, payer, ixs, commitment=Confirmed)
         console.print(f"sent {format_units(units, c.decimals)} IO {sender} -> {recipient}")
         console.print(f"signature {sig}", soft_wrap=True)
         for r in refs:
@@ -177,11 +155,12 @@ def lookup(
     """List the newest signatures that name an address (e.g. a payment's reference key)."""
 
     def go() -> None:
+        from solana.rpc.commitment import Finalized
         from solders.pubkey import Pubkey
 
         c = Cluster()
         pk, _ = c.wallet(address)
-        rows = c.client.get_signatures_for_address(Pubkey.from_string(pk), limit=limit).value
+        rows = c.client.get_signatures_for_address(Pubkey.from_string(pk), limit=limit, commitment=Finalized).value
         table = Table("signature", "slot", "status", "memo")
         for r in rows:
             table.add_row(str(r.signature), str(r.slot), "failed" if r.err else "ok", r.memo or "")
@@ -195,6 +174,7 @@ def tx(signature: str = typer.Argument(..., help="Transaction signature (base58)
     """Show a transaction: slot, status, fee, memo and the IO balance changes it made."""
 
     def go() -> None:
+        from solana.rpc.commitment import Finalized
         from solders.signature import Signature
 
         c = Cluster()
@@ -202,7 +182,9 @@ def tx(signature: str = typer.Argument(..., help="Transaction signature (base58)
             sig = Signature.from_string(signature)
         except ValueError:
             raise InvalidInput(f"{signature!r} is not a base58 signature") from None
-        resp = c.client.get_transaction(sig, encoding="jsonParsed", max_supported_transaction_version=0)
+        resp = c.client.get_transaction(
+            sig, encoding="jsonParsed", commitment=Finalized, max_supported_transaction_version=0
+        )
         if resp.value is None:
             raise NotFound(f"transaction {signature} not found (not yet finalized, or unknown)")
         doc = json.loads(resp.value.to_json())

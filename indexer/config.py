@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.chain import bootfile
+from backend.chain.ids import IDL_PATH as DEFAULT_IDL
 from backend.config import Settings
+from backend.errors import AppError
 from indexer.decode import DecodeContext
 from indexer.errors import ConfigError
 from indexer.idl import EventCoder
-
-DEFAULT_IDL = Path(__file__).resolve().parent.parent / "programs" / "staking" / "idl" / "iog_staking.json"
-# Bootstrap-file keys of addresses to watch (token accounts and the program id).
-WATCH_KEYS = ("program_id", "treasury", "rewards_vault", "stake_vault", "emission_reserve")
 
 
 @dataclass
@@ -46,21 +44,26 @@ def _is_pubkey(s: str) -> bool:
 def resolve(settings: Settings) -> IndexerConfig:
     """Addresses from the bootstrap file (when present) plus ``IOG_INDEXER_ADDRESSES``; raises ConfigError."""
     labels: dict[str, str] = {}
-    boot: dict[str, object] = {}
+    boot: bootfile.BootstrapFile | None = None
     path = settings.resolved_bootstrap_file
     if path.exists():
         try:
-            boot = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read bootstrap file {path}: {exc}") from exc
-    nested = boot.get("staking")
-    staking: dict[str, object] = nested if isinstance(nested, dict) else {}
-    for key in WATCH_KEYS:
-        val = boot.get(key) or staking.get(key)
-        if isinstance(val, str) and val:
-            labels[val] = key
-    pid = boot.get("program_id") or staking.get("program_id")
-    program_id = settings.program_id or (pid if isinstance(pid, str) else None)
+            boot = bootfile.load(path)
+        except AppError as exc:
+            raise ConfigError(f"cannot read bootstrap file {path}: {exc.message}") from exc
+    pid: str | None = None
+    if boot is not None:
+        staking = boot.staking
+        pid = staking.program_id if staking else None
+        watched = {
+            "program_id": pid,
+            "treasury": boot.treasury,
+            "rewards_vault": staking.rewards_vault if staking else None,
+            "stake_vault": staking.stake_vault if staking else None,
+            "emission_reserve": boot.emission_reserve,
+        }
+        labels.update({address: key for key, address in watched.items() if address})
+    program_id = settings.program_id or pid
     if program_id:
         labels[program_id] = "program_id"
     for extra in (a.strip() for a in settings.indexer_addresses.split(",")):
@@ -71,8 +74,7 @@ def resolve(settings: Settings) -> IndexerConfig:
         raise ConfigError(f"not a base58 public key: {', '.join(bad)}")
     if not labels:
         raise ConfigError(f"nothing to watch: no bootstrap file at {path} and IOG_INDEXER_ADDRESSES is empty")
-    boot_mint = boot.get("mint")
-    mint = settings.indexer_io_mint or (boot_mint if isinstance(boot_mint, str) else None)
+    mint = settings.indexer_io_mint or (boot.mint if boot is not None else None)
     idl = settings.indexer_idl_path or (DEFAULT_IDL if DEFAULT_IDL.exists() else None)
     if idl is not None and not Path(idl).exists():
         raise ConfigError(f"IDL file not found: {idl}")

@@ -16,9 +16,9 @@ from typing import Any
 
 import based58
 
+from backend.chain.ids import MEMO_PROGRAMS, TOKEN_PROGRAMS
 from indexer.errors import MalformedEvent
 from indexer.idl import EventCoder
-from localnet.constants import MEMO_PROGRAMS, TOKEN_PROGRAMS
 
 log = logging.getLogger(__name__)
 

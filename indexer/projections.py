@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select
 
-from backend.models.indexer import DistributorRoot, RewardClaim, StakePosition, StakingNode
+from backend.models.staking import DistributorRoot, RewardClaim, StakePosition, StakingNode
 from indexer.store import EVENTS, FINALIZED
 
 NODES: Table = StakingNode.__table__  # type: ignore[assignment]

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend.models.base import SQLITE_INT_MAX, U64_MAX, Money, MoneyOutOfRange
+from backend.models.base import SQLITE_INT_MAX, Money, MoneyOutOfRange
 from backend.models.indexer import (
     CONFIRMED,
     FINALIZED,
@@ -29,6 +29,7 @@ from backend.models.indexer import (
     TokenTransfer,
     TransferReference,
 )
+from backend.money import U64_MAX
 from indexer.decode import DecodedTx
 from indexer.errors import LockHeld
 

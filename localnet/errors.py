@@ -1,10 +1,11 @@
-"""JSON-RPC errors of the node, with the codes a Solana validator uses."""
+"""Errors of the node: JSON-RPC errors with the codes a Solana validator uses, and start-up errors.
+
+The node stands alone (it imports nothing of the backend), so these are its own exception types.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-from backend.errors import AppError
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -17,11 +18,20 @@ BLOCK_NOT_AVAILABLE = -32004
 UNSUPPORTED_TRANSACTION_VERSION = -32015
 
 
-class RpcError(AppError):
+class LocalnetError(Exception):
+    """A node that cannot start or a command that cannot run (bad flags, missing files, busy ports)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RpcError(Exception):
     """An error returned to a JSON-RPC caller as ``{"code", "message", "data"?}``."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message, status_code=200)
+        super().__init__(message)
+        self.message = message
         self.code = code
         self.data = data
 
@@ -36,7 +46,3 @@ class RpcError(AppError):
 def invalid_params(detail: str) -> RpcError:
     """-32602 with a message naming the parameter at fault."""
     return RpcError(INVALID_PARAMS, f"Invalid params: {detail}")
-
-
-class LocalnetError(AppError):
-    """A node that cannot start or a command that cannot run (bad flags, missing files, busy ports)."""

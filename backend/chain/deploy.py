@@ -3,43 +3,33 @@
 Works against any cluster: the embedded localnet, ``solana-test-validator`` or devnet. Every step checks first
 whether it is already done, so running it twice sends nothing the second time.
 
-``bootstrap_step`` plugs into ``localnet.bootstrap.EXTRA_STEPS``.
+``bootstrap_step`` is a step of :func:`backend.chain.bootstrap.bootstrap`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from solana.rpc.api import Client
 from solana.rpc.commitment import Commitment, Confirmed
-from solana.rpc.types import TxOpts
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.signature import Signature
 from solders.system_program import CreateAccountParams, create_account
-from solders.sysvar import CLOCK, RENT
-from solders.transaction import Transaction
-from spl.token.instructions import (
-    InitializeAccountParams,
-    create_idempotent_associated_token_account,
-    initialize_account,
-)
+from spl.token.instructions import InitializeAccountParams, initialize_account
 
-from backend.chain import pdas
+from backend.chain import bootfile, ids, pdas, tx
+from backend.chain.bootstrap import BootstrapContext
 from backend.chain.staking import ConfigParams, ProgramAccounts, StakingClient
+from backend.chain.tokens import create_ata_idempotent
 from backend.errors import AppError
-from localnet.bootstrap import load_or_create_keypair
+from backend.money import LAMPORTS_PER_SOL
 
-BPF_LOADER_UPGRADEABLE = pdas.BPF_LOADER_UPGRADEABLE_ID
+BPF_LOADER_UPGRADEABLE = ids.BPF_LOADER_UPGRADEABLE_ID
 BUFFER_HEADER = 37  # UpgradeableLoaderState::Buffer: u32 tag, Option<Pubkey> authority
 PROGRAM_ACCOUNT_LEN = 36  # UpgradeableLoaderState::Program: u32 tag, programdata address
 WRITE_CHUNK = 900  # bytes of program per Write transaction (fits the 1,232-byte packet)
-TOKEN_ACCOUNT_LEN = 165
 
 
 class DeployError(AppError):
@@ -61,48 +51,6 @@ class StakingDeployment:
     def as_json(self) -> dict[str, str]:
         """String form for bootstrap files."""
         return {k: str(v) for k, v in self.__dict__.items()}
-
-
-def _send(
-    client: Client,
-    payer: Keypair,
-    ixs: list[Instruction],
-    signers: list[Keypair],
-    commitment: Commitment = Confirmed,
-    wait: bool = True,
-) -> Signature:
-    blockhash = client.get_latest_blockhash(commitment).value.blockhash
-    all_signers = [payer] + [s for s in signers if s.pubkey() != payer.pubkey()]
-    tx = Transaction(all_signers, Message.new_with_blockhash(ixs, payer.pubkey(), blockhash), blockhash)
-    sig = client.send_transaction(
-        tx, opts=TxOpts(skip_preflight=False, preflight_commitment=commitment)
-    ).value
-    if wait:
-        confirm(client, [sig], commitment)
-    return sig
-
-
-def confirm(
-    client: Client, sigs: list[Signature], commitment: Commitment = Confirmed, timeout: float = 60
-) -> None:
-    """Wait until every signature reached `commitment`; raise DeployError on failure or timeout."""
-    pending = list(sigs)
-    deadline = time.monotonic() + timeout
-    wanted = {"confirmed", "finalized"} if commitment == Confirmed else {"finalized"}
-    while pending:
-        if time.monotonic() > deadline:
-            raise DeployError(f"{len(pending)} transactions not confirmed after {timeout}s")
-        statuses = client.get_signature_statuses(pending[:256]).value
-        still = []
-        for sig, st in zip(pending[:256], statuses, strict=True):
-            level = None if st is None or st.confirmation_status is None else str(st.confirmation_status)
-            if st is not None and st.err is not None:
-                raise DeployError(f"transaction {sig} failed: {st.err}")
-            if level is None or level.rsplit(".", 1)[-1].lower() not in wanted:
-                still.append(sig)
-        pending = still + pending[256:]
-        if pending:
-            time.sleep(0.1)
 
 
 def _loader_ix(data: bytes, metas: list[tuple[Pubkey, bool, bool]]) -> Instruction:
@@ -134,7 +82,7 @@ def deploy_program(
     buffer = Keypair()
     buf_len = BUFFER_HEADER + len(elf)
     rent = client.get_minimum_balance_for_rent_exemption(buf_len, commitment).value
-    _send(
+    tx.send_and_confirm(
         client,
         payer,
         [
@@ -144,7 +92,7 @@ def deploy_program(
             ),
         ],
         [buffer],
-        commitment,
+        commitment=commitment,
     )
     sigs = []
     for off in range(0, len(elf), WRITE_CHUNK):
@@ -153,8 +101,8 @@ def deploy_program(
             (1).to_bytes(4, "little") + off.to_bytes(4, "little") + len(chunk).to_bytes(8, "little") + chunk
         )
         ix = _loader_ix(data, [(buffer.pubkey(), False, True), (payer.pubkey(), True, False)])
-        sigs.append(_send(client, payer, [ix], [], commitment, wait=False))
-    confirm(client, sigs, commitment)
+        sigs.append(tx.send(client, payer, [ix], commitment=commitment))
+    tx.confirm(client, sigs, commitment=commitment)
     programdata = pdas.program_data_address(program.pubkey())
     prog_rent = client.get_minimum_balance_for_rent_exemption(PROGRAM_ACCOUNT_LEN, commitment).value
     max_len = 2 * len(elf)  # room for upgrades
@@ -165,21 +113,18 @@ def deploy_program(
             (programdata, False, True),
             (program.pubkey(), False, True),
             (buffer.pubkey(), False, True),
-            (RENT, False, False),
-            (CLOCK, False, False),
-            (pdas.SYSTEM_PROGRAM_ID, False, False),
+            (ids.RENT, False, False),
+            (ids.CLOCK, False, False),
+            (ids.SYSTEM_PROGRAM_ID, False, False),
             (payer.pubkey(), True, False),
         ],
     )
-    _send(
+    tx.send_and_confirm(
         client,
         payer,
-        [
-            _loader_account(payer.pubkey(), program.pubkey(), prog_rent, PROGRAM_ACCOUNT_LEN),
-            deploy,
-        ],
+        [_loader_account(payer.pubkey(), program.pubkey(), prog_rent, PROGRAM_ACCOUNT_LEN), deploy],
         [program],
-        commitment,
+        commitment=commitment,
     )
     return True
 
@@ -206,25 +151,25 @@ def initialize_program(
             sc.program_id, sc.config, cfg.stake_vault, cfg.rewards_vault, cfg.slash_destination
         )
     ixs = [
-        create_idempotent_associated_token_account(admin.pubkey(), sc.vault_authority, mint),
-        create_idempotent_associated_token_account(admin.pubkey(), admin.pubkey(), mint),
+        create_ata_idempotent(admin.pubkey(), sc.vault_authority, mint),
+        create_ata_idempotent(admin.pubkey(), admin.pubkey(), mint),
     ]
     signers = []
     if client.get_account_info(rewards_vault.pubkey(), commitment).value is None:
-        rent = client.get_minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN, commitment).value
+        rent = client.get_minimum_balance_for_rent_exemption(ids.TOKEN_ACCOUNT_LEN, commitment).value
         ixs += [
             create_account(
                 CreateAccountParams(
                     from_pubkey=admin.pubkey(),
                     to_pubkey=rewards_vault.pubkey(),
                     lamports=rent,
-                    space=TOKEN_ACCOUNT_LEN,
-                    owner=pdas.TOKEN_PROGRAM_ID,
+                    space=ids.TOKEN_ACCOUNT_LEN,
+                    owner=ids.TOKEN_PROGRAM_ID,
                 )
             ),
             initialize_account(
                 InitializeAccountParams(
-                    program_id=pdas.TOKEN_PROGRAM_ID,
+                    program_id=ids.TOKEN_PROGRAM_ID,
                     account=rewards_vault.pubkey(),
                     mint=mint,
                     owner=sc.vault_authority,
@@ -232,56 +177,52 @@ def initialize_program(
             ),
         ]
         signers.append(rewards_vault)
-    _send(client, admin, ixs, signers, commitment)
+    tx.send_and_confirm(client, admin, ixs, signers, commitment=commitment)
     accounts = ProgramAccounts(mint, stake_vault, rewards_vault.pubkey(), slash_destination)
-    _send(
-        client,
-        admin,
-        [sc.initialize(admin.pubkey(), accounts, rewards_authority, slash_authority, params)],
-        [],
-        commitment,
-    )
+    ix = sc.initialize(admin.pubkey(), accounts, rewards_authority, slash_authority, params)
+    tx.send_and_confirm(client, admin, [ix], commitment=commitment)
     return StakingDeployment(sc.program_id, sc.config, stake_vault, rewards_vault.pubkey(), slash_destination)
 
 
-def bootstrap_step(ctx: Any) -> None:
-    """``localnet.bootstrap`` extra step: deploy + initialize; adds ``staking`` to the result.
+def bootstrap_step(ctx: BootstrapContext) -> None:
+    """Bootstrap step: deploy + initialize; sets ``ctx.file.staking``.
 
     The emission reserve's owner is the rewards authority (roots are funded from the reserve); the staking
-    admin, slash authority and rewards vault keys live in the bootstrap keys folder.
+    admin, slash authority and rewards vault keys live in the bootstrap keys folder. Amount parameters are in
+    base units of the IO mint's decimals.
     """
-    keys: Path = ctx.keys_dir
-    admin = load_or_create_keypair(keys / "staking_admin.json")
-    slash_authority = load_or_create_keypair(keys / "slash_authority.json")
-    rewards_vault = load_or_create_keypair(keys / "rewards_vault.json")
-    emission_owner = Pubkey.from_string(ctx.result["emission_reserve_owner"])
-    client: Client = ctx.client
-    program_info = client.get_account_info(pdas.program_keypair().pubkey(), Confirmed).value
+    admin = ctx.keypair("staking_admin")
+    slash_authority = ctx.keypair("slash_authority")
+    rewards_vault = ctx.keypair("rewards_vault")
+    emission_owner = Pubkey.from_string(ctx.file.emission_reserve_owner)
+    client = ctx.client
+    program_info = client.get_account_info(ids.program_keypair().pubkey(), ctx.commitment).value
     deployed = program_info is not None and program_info.executable
     # Fund the admin only for a first deploy: a re-run over a deployed program must send nothing.
-    if not deployed and client.get_balance(admin.pubkey(), Confirmed).value < 5 * 10**9:
-        ctx.ensure_sol(ctx.payer.pubkey(), 11 * 10**9)
-        ctx.ensure_sol(admin.pubkey(), 10 * 10**9)
-    deploy_program(client, admin, pdas.program_keypair(), build_so())
+    if not deployed and ctx.balance(admin.pubkey()) < 5 * LAMPORTS_PER_SOL:
+        ctx.ensure_sol(ctx.payer.pubkey(), 11 * LAMPORTS_PER_SOL)
+        ctx.ensure_sol(admin.pubkey(), 10 * LAMPORTS_PER_SOL)
+    deploy_program(client, admin, ids.program_keypair(), build_so(), ctx.commitment)
     dep = initialize_program(
         client,
         admin,
-        Pubkey.from_string(ctx.result["mint"]),
+        Pubkey.from_string(ctx.file.mint),
         emission_owner,
         slash_authority.pubkey(),
         rewards_vault,
-        ConfigParams(),
+        ConfigParams.for_decimals(ctx.file.decimals),
+        commitment=ctx.commitment,
     )
-    ctx.result["staking"] = {
+    ctx.file.staking = bootfile.Staking(
         **dep.as_json(),
-        "admin_keypair_path": str(keys / "staking_admin.json"),
-        "slash_authority_keypair_path": str(keys / "slash_authority.json"),
-        "rewards_authority": str(emission_owner),
-    }
+        admin_keypair_path=str(ctx.keys_dir / "staking_admin.json"),
+        slash_authority_keypair_path=str(ctx.keys_dir / "slash_authority.json"),
+        rewards_authority=str(emission_owner),
+    )
 
 
 def build_so() -> Path:
     """The built program (run ``make programs`` first)."""
-    if not pdas.SO_PATH.exists():
-        raise DeployError(f"{pdas.SO_PATH} is missing: run `make programs`")
-    return pdas.SO_PATH
+    if not ids.SO_PATH.exists():
+        raise DeployError(f"{ids.SO_PATH} is missing: run `make programs`")
+    return ids.SO_PATH

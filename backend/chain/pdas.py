@@ -2,38 +2,14 @@
 
 Seeds (byte strings, then raw 32-byte keys) match programs/staking/src and the IDL docs:
 ``config``, ``distributor``, ``vault_authority``, ``node``+node_key, ``position``+node+owner,
-``claim``+wallet.
+``claim``+wallet. Program ids come from :mod:`backend.chain.ids`.
 """
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-PROGRAM_DIR = Path(__file__).resolve().parents[2] / "programs" / "staking"
-PROGRAM_KEYPAIR_PATH = PROGRAM_DIR / "keys" / "iog_staking-keypair.json"
-IDL_PATH = PROGRAM_DIR / "idl" / "iog_staking.json"
-SO_PATH = PROGRAM_DIR / "target" / "iog_staking.so"
-
-TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
-SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
-BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
-
-
-@lru_cache(maxsize=1)
-def program_keypair() -> Keypair:
-    """The localnet keypair of the program (its public key is the default program id)."""
-    return Keypair.from_bytes(bytes(json.loads(PROGRAM_KEYPAIR_PATH.read_text())))
-
-
-def default_program_id() -> Pubkey:
-    """Program id used on localnet and in tests."""
-    return program_keypair().pubkey()
+from backend.chain.ids import ASSOCIATED_TOKEN_PROGRAM_ID, BPF_LOADER_UPGRADEABLE_ID, TOKEN_PROGRAM_ID
 
 
 def program_data_address(program_id: Pubkey) -> Pubkey:
@@ -71,10 +47,10 @@ def claim_status_pda(program_id: Pubkey, wallet: Pubkey) -> tuple[Pubkey, int]:
     return Pubkey.find_program_address([b"claim", bytes(wallet)], program_id)
 
 
-def associated_token_address(owner: Pubkey, mint: Pubkey) -> Pubkey:
-    """The associated token account of `owner` for `mint` (classic SPL Token)."""
+def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
+    """The associated token account of `owner` for `mint`."""
     return Pubkey.find_program_address(
-        [bytes(owner), bytes(TOKEN_PROGRAM_ID), bytes(mint)], ASSOCIATED_TOKEN_PROGRAM_ID
+        [bytes(owner), bytes(token_program), bytes(mint)], ASSOCIATED_TOKEN_PROGRAM_ID
     )[0]
 
 

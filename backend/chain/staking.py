@@ -18,11 +18,11 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain import pdas
-from backend.errors import AppError
+from backend.chain import ids, pdas
+from backend.chain.layout import ERRORS
+from backend.chain.tx import StakingProgramError as StakingProgramError  # re-exported for callers
+from backend.money import io_unit
 
-IO = 10**8  # base units per IO at the default 8 decimals
-U64_MAX = (1 << 64) - 1
 STATUS_ACTIVE = 0
 STATUS_DEACTIVATED = 1
 
@@ -30,37 +30,36 @@ STATUS_DEACTIVATED = 1
 @lru_cache(maxsize=1)
 def load_idl() -> Idl:
     """The program's IDL (parsed once)."""
-    return Idl.from_json(pdas.IDL_PATH.read_text())
+    return Idl.from_json(ids.IDL_PATH.read_text())
 
 
-@lru_cache(maxsize=1)
 def error_names() -> dict[int, str]:
-    """Custom error code -> name, from the IDL."""
-    return {e.code: e.name for e in load_idl().errors or []}
-
-
-class StakingProgramError(AppError):
-    """The staking program rejected a transaction with one of its named errors."""
-
-    def __init__(self, code: int, logs: list[str] | None = None) -> None:
-        self.code = code
-        self.name = error_names().get(code, f"Unknown({code})")
-        self.logs = logs or []
-        super().__init__(f"staking program error {code} ({self.name})", 400)
+    """Custom error code -> name (the IDL's names; both come from the one spec in gen_layout.py)."""
+    return {code: name for code, (name, _msg) in ERRORS.items()}
 
 
 @dataclass(frozen=True)
 class ConfigParams:
-    """Program parameters (amounts in IO base units, durations in seconds)."""
+    """Program parameters (amounts in IO base units, durations in seconds).
 
-    min_stake_per_gpu: int = 200 * IO
+    Amounts have no defaults here: they depend on the mint's decimals, so use :meth:`for_decimals`.
+    """
+
+    min_stake_per_gpu: int
+    max_epoch_rewards: int
     cooldown_seconds: int = 14 * 86_400
     commission_notice_seconds: int = 86_400
-    max_epoch_rewards: int = 1_000_000 * IO
     max_delegation_bps: int = 5_000
     max_commission_bps: int = 10_000
     max_slash_bps: int = 500
     paused: bool = False
+
+    @classmethod
+    def for_decimals(cls, decimals: int, **overrides: Any) -> ConfigParams:
+        """The deployment defaults (200 IO minimum stake per GPU, 1,000,000 IO per epoch at most) in base
+        units of a mint with ``decimals``; ``overrides`` replace any field."""
+        unit = io_unit(decimals)
+        return cls(**{"min_stake_per_gpu": 200 * unit, "max_epoch_rewards": 1_000_000 * unit, **overrides})
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class StakingClient:
     """Builds every instruction of the program and decodes its accounts and events."""
 
     def __init__(self, program_id: Pubkey | None = None) -> None:
-        self.program_id = program_id or pdas.default_program_id()
+        self.program_id = program_id or ids.default_program_id()
         # The provider is never used to send anything; anchorpy just needs one to build namespaces.
         provider = Provider(AsyncClient("http://127.0.0.1:1"), Wallet(Keypair()))
         self.program = Program(load_idl(), self.program_id, provider)
@@ -132,7 +131,7 @@ class StakingClient:
                 "rewards_authority": rewards_authority,
                 "slash_authority": slash_authority,
                 "slash_destination": accounts.slash_destination,
-                "system_program": pdas.SYSTEM_PROGRAM_ID,
+                "system_program": ids.SYSTEM_PROGRAM_ID,
                 "program": self.program_id,
                 "program_data": pdas.program_data_address(self.program_id),
             },
@@ -154,7 +153,7 @@ class StakingClient:
                 "node_key": node_key,
                 "config": self.config,
                 "node": self.node(node_key),
-                "system_program": pdas.SYSTEM_PROGRAM_ID,
+                "system_program": ids.SYSTEM_PROGRAM_ID,
             },
         )
 
@@ -172,8 +171,8 @@ class StakingClient:
                 "position": self.position(node, owner),
                 "owner_token": owner_token,
                 "stake_vault": stake_vault,
-                "token_program": pdas.TOKEN_PROGRAM_ID,
-                "system_program": pdas.SYSTEM_PROGRAM_ID,
+                "token_program": ids.TOKEN_PROGRAM_ID,
+                "system_program": ids.SYSTEM_PROGRAM_ID,
             },
         )
 
@@ -203,7 +202,7 @@ class StakingClient:
                 "owner_token": owner_token,
                 "stake_vault": stake_vault,
                 "vault_authority": self.vault_authority,
-                "token_program": pdas.TOKEN_PROGRAM_ID,
+                "token_program": ids.TOKEN_PROGRAM_ID,
             },
         )
 
@@ -233,7 +232,7 @@ class StakingClient:
                 "distributor": self.distributor,
                 "funding_source": funding_source,
                 "rewards_vault": rewards_vault,
-                "token_program": pdas.TOKEN_PROGRAM_ID,
+                "token_program": ids.TOKEN_PROGRAM_ID,
             },
         )
 
@@ -257,8 +256,8 @@ class StakingClient:
                 "wallet_token": wallet_token,
                 "rewards_vault": rewards_vault,
                 "vault_authority": self.vault_authority,
-                "token_program": pdas.TOKEN_PROGRAM_ID,
-                "system_program": pdas.SYSTEM_PROGRAM_ID,
+                "token_program": ids.TOKEN_PROGRAM_ID,
+                "system_program": ids.SYSTEM_PROGRAM_ID,
             },
         )
 
@@ -282,7 +281,7 @@ class StakingClient:
                 "stake_vault": stake_vault,
                 "slash_destination": slash_destination,
                 "vault_authority": self.vault_authority,
-                "token_program": pdas.TOKEN_PROGRAM_ID,
+                "token_program": ids.TOKEN_PROGRAM_ID,
             },
         )
 

@@ -1,6 +1,7 @@
 """ORM models, all in one place. Import every model module here so Alembic sees every table."""
 
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
+from backend.models import staking as staking  # noqa: F401  (staking projections)
 from backend.models.base import Base, Money, MoneyOutOfRange
 from backend.models.meta import AppMeta
 

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from backend.money import I64_MAX, U64_MAX
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -17,8 +19,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-U64_MAX = 2**64 - 1
-SQLITE_INT_MAX = 2**63 - 1
+SQLITE_INT_MAX = I64_MAX  # SQLite INTEGER is signed 64-bit
 
 
 class Base(DeclarativeBase):

@@ -21,12 +21,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from backend.money import BPS, U64_MAX
 from backend.rewards.errors import RewardsInputError, WalletNotInTotals
 from backend.rewards.merkle import MerkleTree
 from backend.rewards.schemas import (
-    BPS_DENOMINATOR,
     OUTPUT_SCHEMA,
-    U64_MAX,
     EpochInput,
     NodeInput,
     Params,
@@ -228,9 +227,9 @@ def inputs_sha256(raw: Any, validated: bool = False) -> str:
 
 def split_pool(emission: int, community_bps: int, compute_share_bps: int) -> tuple[int, int, int]:
     """Rule 1: (community, availability, compute) of an emission."""
-    community = emission * community_bps // BPS_DENOMINATOR
+    community = emission * community_bps // BPS
     gpu_pool = emission - community
-    compute = gpu_pool * compute_share_bps // BPS_DENOMINATOR
+    compute = gpu_pool * compute_share_bps // BPS
     return community, gpu_pool - compute, compute
 
 
@@ -247,7 +246,7 @@ def ineligibility_reasons(node: NodeInput, params: Params, epoch_seconds: int) -
         reasons.append("no_stake")
     if node.own_stake < params.min_stake_per_gpu * node.gpu_units:
         reasons.append("stake_below_minimum")
-    if node.uptime_seconds * BPS_DENOMINATOR < params.min_uptime_bps * epoch_seconds:
+    if node.uptime_seconds * BPS < params.min_uptime_bps * epoch_seconds:
         reasons.append("uptime_below_minimum")
     if node.continuous_uptime_seconds < params.min_continuous_uptime_seconds:
         reasons.append("continuous_uptime_below_minimum")
@@ -293,7 +292,7 @@ def _pay_stake(inp: EpochInput, rewards: list[int], acc: list[int]) -> list[int]
     del products
     # commission = share * bps // 10000 on delegated entries; bps times False (0) for the operator's own.
     bps = map(mul, per_entry([n.commission_bps for n in nodes], counts), inp.delegated)
-    commissions = list(map(floordiv, map(mul, shares, bps), repeat(BPS_DENOMINATOR)))
+    commissions = list(map(floordiv, map(mul, shares, bps), repeat(BPS)))
     for wallet, net in zip(owner_ids, map(sub, shares, commissions), strict=True):
         acc[wallet] += net
     per_node = segment_sums(commissions, offsets)

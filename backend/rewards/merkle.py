@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from hashlib import sha256
 
-from backend.rewards.schemas import U64_MAX
+from backend.money import U64_MAX
 
 EMPTY_ROOT = bytes(32)
 _LEAF = b"\x00"

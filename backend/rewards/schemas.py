@@ -19,13 +19,11 @@ from typing import Any, NamedTuple
 
 from solders.pubkey import Pubkey
 
+from backend.money import BPS, U32_MAX, U64_MAX
 from backend.rewards.errors import RewardsInputError
 
 INPUT_SCHEMA = "iog.rewards.input/1"
 OUTPUT_SCHEMA = "iog.rewards.output/1"
-U64_MAX = 2**64 - 1
-U32_MAX = 2**32 - 1
-BPS_DENOMINATOR = 10_000
 
 _TOP_KEYS = frozenset({"schema", "epoch", "epoch_seconds", "params", "nodes", "previous_totals"})
 _PARAM_KEYS = frozenset(
@@ -149,13 +147,13 @@ def _int(value: Any, field: str, maximum: int = U64_MAX, minimum: int = 0) -> in
     if value < minimum:
         raise _fail(field, f"must be >= {minimum}, got {value}")
     if value > maximum:
-        limit = {BPS_DENOMINATOR: "10000 (bps)", U32_MAX: f"{U32_MAX} (u32)"}.get(maximum, f"{maximum} (u64)")
+        limit = {BPS: "10000 (bps)", U32_MAX: f"{U32_MAX} (u32)"}.get(maximum, f"{maximum} (u64)")
         raise _fail(field, f"must be <= {limit}, got {value}")
     return value
 
 
 def _bps(value: Any, field: str) -> int:
-    return _int(value, field, BPS_DENOMINATOR)
+    return _int(value, field, BPS)
 
 
 def _bool(value: Any, field: str) -> bool:
@@ -279,7 +277,7 @@ def _build(
     if not all(n.keys() == _NODE_KEYS for n in raw_nodes):
         return None
     col = {key: [n[key] for n in raw_nodes] for key in _NODE_KEYS}
-    if not all(_ints_ok(col[key]) for key in _NODE_INTS) or not _ints_ok(col["commission_bps"], BPS_DENOMINATOR):
+    if not all(_ints_ok(col[key]) for key in _NODE_INTS) or not _ints_ok(col["commission_bps"], BPS):
         return None
     for key, kind in (
         ("verified", bool),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.deps import NowDep, PageDep, SessionDep, pubkey
 from backend.errors import NotFound
-from backend.models.indexer import StakePosition, StakingNode
+from backend.models.staking import StakePosition, StakingNode
 from backend.staking import repository as repo
 from backend.staking.schemas import NodeOut, NodePage, NodePositions, PositionOut, WalletPositions
 from backend.staking.service import commission_at, delegated_share_bps, withdrawable

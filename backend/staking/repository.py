@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.models.indexer import FINALIZED, ProgramEvent, StakePosition, StakingNode
+from backend.models.indexer import FINALIZED, ProgramEvent
+from backend.models.staking import StakePosition, StakingNode
 
 
 def count_nodes(session: Session) -> int:

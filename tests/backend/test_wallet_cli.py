@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from backend.cli import app
 from backend.config import get_settings
-from localnet.bootstrap import bootstrap
+from tests.fixtures.localnet import run_bootstrap
 
 
 @pytest.fixture
 def cluster(localnet: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    boot = bootstrap(localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[])
+    boot = run_bootstrap(localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[])
     monkeypatch.setenv("IOG_RPC_URL", localnet.rpc_url)
     monkeypatch.setenv("IOG_BOOTSTRAP_FILE", str(tmp_path / "boot.json"))
     get_settings.cache_clear()

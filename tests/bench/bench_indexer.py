@@ -222,8 +222,8 @@ def main() -> None:
     ap.add_argument("--in-process", action="store_true", help="run the node in this process (shares the GIL)")
     args = ap.parse_args()
 
-    from localnet.bootstrap import bootstrap
     from localnet.node import LocalnetNode
+    from tests.fixtures.localnet import run_bootstrap
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
     pg = args.pg or None
@@ -237,7 +237,7 @@ def main() -> None:
     node_cm: Any = LocalnetNode(slot_ms=100, finality_slots=4) if args.in_process else NodeProcess(100, 4)
     with node_cm as node:
         boot_file = tmp / "localnet.json"
-        boot = bootstrap(node.rpc_url, boot_file, tmp / "keys")
+        boot = run_bootstrap(node.rpc_url, boot_file, tmp / "keys")
         loader = Loader(node.rpc_url, boot)
         t0 = time.perf_counter()
         sigs: list[str] = []

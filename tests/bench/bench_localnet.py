@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from localnet.bank import Bank  # noqa: E402
-from localnet.bootstrap import bootstrap  # noqa: E402
 from localnet.svm import make_svm  # noqa: E402
+from tests.fixtures.localnet import run_bootstrap  # noqa: E402
 
 console = Console()
 
@@ -316,7 +316,7 @@ def main() -> None:
 
         u = urlparse(rpc_url)
         host, port = u.hostname or "127.0.0.1", u.port or 8899
-        boot = bootstrap(rpc_url, tmp / "boot.json", tmp / "keys", wallets=("alice",))
+        boot = run_bootstrap(rpc_url, tmp / "boot.json", tmp / "keys", wallets=("alice",))
         alice = boot["wallets"][0]
         payer = Keypair.from_bytes(bytes(json.loads(Path(alice["keypair_path"]).read_text())))
         src, mint, dst = (

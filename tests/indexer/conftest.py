@@ -15,14 +15,14 @@ from tests.indexer.chainload import Loader
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
     """(running LocalnetNode, bootstrap dict, bootstrap file) on fast test settings."""
-    from localnet.bootstrap import bootstrap
     from localnet.node import LocalnetNode
+    from tests.fixtures.localnet import run_bootstrap
 
     node = LocalnetNode(slot_ms=50, finality_slots=4)
     node.start()
     try:
         boot_file = tmp_path / "localnet.json"
-        boot = bootstrap(node.rpc_url, boot_file, tmp_path / "keys")
+        boot = run_bootstrap(node.rpc_url, boot_file, tmp_path / "keys")
         yield node, boot, boot_file
     finally:
         node.stop()
@@ -32,14 +32,14 @@ def chain(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
 def staking_chain(tmp_path: Path, staking_so: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
     """Like ``chain``, with the staking program deployed and initialized (bootstrap's staking step)."""
     from backend.chain.deploy import bootstrap_step
-    from localnet.bootstrap import bootstrap
     from localnet.node import LocalnetNode
+    from tests.fixtures.localnet import run_bootstrap
 
     node = LocalnetNode(slot_ms=50, finality_slots=4)
     node.start()
     try:
         boot_file = tmp_path / "localnet.json"
-        boot = bootstrap(node.rpc_url, boot_file, tmp_path / "keys", extra_steps=[bootstrap_step])
+        boot = run_bootstrap(node.rpc_url, boot_file, tmp_path / "keys", extra_steps=[bootstrap_step])
         yield node, boot, boot_file
     finally:
         node.stop()

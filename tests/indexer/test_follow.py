@@ -34,13 +34,13 @@ async def wait_for(pred: Any, timeout: float = 60.0) -> None:
 
 class TestFollow:
     async def test_payment_is_pending_at_confirmed_then_finalized(self, tmp_path: Path, db_engine: Engine) -> None:
-        from localnet.bootstrap import bootstrap
         from localnet.node import LocalnetNode
+        from tests.fixtures.localnet import run_bootstrap
 
         # Long finality (60 slots) so the confirmed-only window is wide enough to observe.
         node = LocalnetNode(slot_ms=50, finality_slots=60).start()
         try:
-            boot = bootstrap(node.rpc_url, tmp_path / "b.json", tmp_path / "keys")
+            boot = run_bootstrap(node.rpc_url, tmp_path / "b.json", tmp_path / "keys")
             cfg = resolve(Settings(bootstrap_file=tmp_path / "b.json", _env_file=None))  # type: ignore[call-arg]
             rpc = RpcClient(node.rpc_url)
             ix = Indexer(db_engine, rpc, cfg.context(), cfg.addresses, IndexerOptions())

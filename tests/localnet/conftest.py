@@ -108,6 +108,6 @@ def node(request: pytest.FixtureRequest, localnet_factory: Callable[..., Localne
 @pytest.fixture
 def boot(node: NodeUnderTest, tmp_path: Path) -> dict[str, Any]:
     """Bootstrap addresses on ``node``."""
-    from localnet.bootstrap import bootstrap
+    from tests.fixtures.localnet import run_bootstrap
 
-    return bootstrap(node.rpc_url, tmp_path / "localnet.json", tmp_path / "keys", wallets=("alice", "bob"))
+    return run_bootstrap(node.rpc_url, tmp_path / "localnet.json", tmp_path / "keys", wallets=("alice", "bob"))

@@ -1,4 +1,4 @@
-"""`iog localnet bootstrap` (idempotent, RPC only) and the `iog localnet up` command line."""
+"""The `iog localnet up` and `iog localnet bootstrap` command lines, and the node's ledger across a crash."""
 
 from __future__ import annotations
 
@@ -17,57 +17,11 @@ from solana.rpc.api import Client
 from solana.rpc.commitment import Confirmed
 from solders.pubkey import Pubkey
 
-from localnet.bootstrap import BootstrapContext, bootstrap
 from localnet.errors import LocalnetError
 from localnet.node import LocalnetNode
-from tests.localnet.conftest import NodeUnderTest
+from tests.fixtures.localnet import run_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class TestBootstrap:
-    def test_creates_everything_and_second_run_changes_nothing(
-        self, node: NodeUnderTest, tmp_path: Path
-    ) -> None:
-        out = tmp_path / "net.json"
-        first = bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
-        assert first["sent_transactions"]
-        on_disk = json.loads(out.read_text())
-        assert on_disk["mint"] == first["mint"] and on_disk["decimals"] == 6
-        assert {w["name"] for w in on_disk["wallets"]} == {"alice", "bob"}
-        c = Client(node.rpc_url)
-        assert c.get_token_supply(Pubkey.from_string(first["mint"]), Confirmed).value.decimals == 6
-        for w in on_disk["wallets"]:
-            assert Path(w["keypair_path"]).exists()
-            assert c.get_balance(Pubkey.from_string(w["pubkey"]), Confirmed).value >= 10 * 10**9
-            bal = c.get_token_account_balance(Pubkey.from_string(w["io_account"]), Confirmed).value
-            assert int(bal.amount) == 1_000_000 * 10**6
-        reserve = c.get_token_account_balance(Pubkey.from_string(first["emission_reserve"]), Confirmed).value
-        assert int(reserve.amount) == 100_000_000 * 10**6
-        assert c.get_account_info(Pubkey.from_string(first["treasury"]), Confirmed).value is not None
-        before = out.stat().st_mtime_ns
-        second = bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
-        assert second["sent_transactions"] == []
-        assert {k: v for k, v in second.items() if k != "sent_transactions"} == on_disk
-        assert out.stat().st_mtime_ns == before
-
-    def test_extra_steps_run_after_builtin_ones(self, node: NodeUnderTest, tmp_path: Path) -> None:
-        def step(ctx: BootstrapContext) -> None:
-            ctx.result["program_id"] = "stub-from-a-later-step"
-
-        r = bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=(), extra_steps=[step])
-        assert json.loads((tmp_path / "n.json").read_text())["program_id"] == "stub-from-a-later-step"
-        assert r["program_id"] == "stub-from-a-later-step"
-
-    def test_changed_decimals_and_dead_rpc_are_clear_errors(
-        self, node: NodeUnderTest, tmp_path: Path
-    ) -> None:
-        bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=())
-        with pytest.raises(LocalnetError, match="decimals"):
-            bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", decimals=9, wallets=())
-        with pytest.raises(LocalnetError, match="no Solana RPC"):
-            bootstrap("http://127.0.0.1:9", tmp_path / "x.json", tmp_path / "keys2", wallets=())
-        assert not (tmp_path / "x.json").exists()
 
 
 def _iog(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
@@ -160,7 +114,7 @@ def test_confirmed_history_survives_kill_9(tmp_path: Path) -> None:
                 return proc, line.split(":", 1)[1].strip()
 
     proc, url = start()
-    boot = bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
+    boot = run_bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
     c = Client(url)
     wallet = Pubkey.from_string(boot["wallets"][0]["pubkey"])
     sol = c.get_balance(wallet, Confirmed).value
@@ -175,7 +129,7 @@ def test_confirmed_history_survives_kill_9(tmp_path: Path) -> None:
         after = {s.signature for s in c.get_signatures_for_address(wallet, commitment=Confirmed).value}
         assert sigs <= after
         assert (
-            bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))["sent_transactions"]
+            run_bootstrap(url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))["sent_transactions"]
             == []
         )
     finally:

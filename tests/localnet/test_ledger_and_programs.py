@@ -18,9 +18,9 @@ from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from backend.chain.deploy import deploy_program
-from localnet.bootstrap import bootstrap
 from localnet.errors import LocalnetError
 from localnet.node import LocalnetNode
+from tests.fixtures.localnet import run_bootstrap
 from tests.localnet.helpers import send_payment, wait_status
 
 HELLO_SO = Path(__file__).resolve().parents[1] / "resources" / "localnet" / "hello.so"
@@ -34,7 +34,7 @@ class TestLedgerPersistence:
     ) -> None:
         ledger = tmp_path / "ledger"
         n1 = localnet_factory(ledger_dir=ledger)
-        boot = bootstrap(n1.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
+        boot = run_bootstrap(n1.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
         reference = Keypair().pubkey()
         async with AsyncClient(n1.rpc_url) as c:
             sig = await send_payment(c, boot, 4242, "before restart", reference)
@@ -61,7 +61,7 @@ class TestLedgerPersistence:
             assert tx.transaction.meta.fee == 5000
             # the bootstrap is still there: a re-run finds the same mint and accounts (it only tops alice up
             # again: the payment spent some of her IO and SOL)
-            again = bootstrap(n2.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
+            again = run_bootstrap(n2.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("alice",))
             assert (again["mint"], again["treasury"]) == (boot["mint"], boot["treasury"])
             assert len(again["sent_transactions"]) == 2
             # and the chain keeps working after the restart

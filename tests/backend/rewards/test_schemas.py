@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from backend.errors import AppError
+from backend.money import U64_MAX
 from backend.rewards.engine import compute
 from backend.rewards.errors import RewardsInputError
-from backend.rewards.schemas import U64_MAX, validate_input
+from backend.rewards.schemas import validate_input
 from tests.backend.rewards.helpers import epoch_input, node, pk
 
 

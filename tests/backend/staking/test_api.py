@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from solders.pubkey import Pubkey
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models.indexer import ProgramEvent, StakePosition, StakingNode
+from backend.models.indexer import ProgramEvent
+from backend.models.staking import StakePosition, StakingNode
 
 BIG = 2**60 + 7  # above 2**53: a float would lose the low digits
 OP = 2**58 + 3

@@ -14,9 +14,10 @@ from pathlib import Path
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain.staking import IO, ProgramAccounts
+from backend.chain.staking import ProgramAccounts
 from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env, make_env
+from tests.programs.staking.units import IO
 
 BUDGET = 60_000
 

@@ -22,8 +22,9 @@ from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
-from backend.chain import pdas
-from backend.chain.staking import IO, ConfigParams, ProgramAccounts, StakingClient, error_names
+from backend.chain import ids, pdas
+from backend.chain.staking import ConfigParams, ProgramAccounts, StakingClient, error_names
+from tests.programs.staking.units import IO
 
 MINT_LEN = 82
 T0 = 1_700_000_000
@@ -141,7 +142,7 @@ class Env:
         self.svm.set_account(
             addr,
             Account(
-                self.svm.minimum_balance_for_rent_exemption(len(data)), data, pdas.TOKEN_PROGRAM_ID, False, 0
+                self.svm.minimum_balance_for_rent_exemption(len(data)), data, ids.TOKEN_PROGRAM_ID, False, 0
             ),
         )
         return addr
@@ -213,7 +214,7 @@ def make_env(so_path: Path, params: ConfigParams | None = None, initialize: bool
     for kp in (admin, ra, sa):
         svm.airdrop(kp.pubkey(), 10**11)
     mint = Pubkey.new_unique()
-    svm.set_account(mint, Account(10**9, mint_bytes(admin.pubkey(), 10**18), pdas.TOKEN_PROGRAM_ID, False, 0))
+    svm.set_account(mint, Account(10**9, mint_bytes(admin.pubkey(), 10**18), ids.TOKEN_PROGRAM_ID, False, 0))
     env = Env(
         svm,
         client,
@@ -225,7 +226,7 @@ def make_env(so_path: Path, params: ConfigParams | None = None, initialize: bool
         Pubkey.default(),
         Pubkey.default(),
         Pubkey.default(),
-        params or ConfigParams(),
+        params or ConfigParams.for_decimals(8),
     )
     svm.airdrop(env.fee_payer.pubkey(), 10**12)
     env.set_time(T0)

@@ -13,16 +13,16 @@ import pytest
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 
-from backend.chain import pdas
-from backend.chain.staking import IO
+from backend.chain import ids
 from tests.programs.staking.harness import with_meta
+from tests.programs.staking.units import IO
 from tests.programs.staking.world import World, build_world, clone_account, unsigned
 
 # Every instruction after initialize, from the IDL: a new instruction joins the matrix without an edit here.
 # The IDL spells them in Anchor's camelCase; the client takes snake_case.
 NAMES = [
     re.sub(r"(?<!^)(?=[A-Z])", "_", ix["name"]).lower()
-    for ix in json.loads(pdas.IDL_PATH.read_text())["instructions"]
+    for ix in json.loads(ids.IDL_PATH.read_text())["instructions"]
     if ix["name"] != "initialize"
 ]
 NOT_PAUSABLE = {"update_config", "slash"}
@@ -98,7 +98,7 @@ def test_program_accounts_of_wrong_owner_or_address(w: World, name: str) -> None
         acc = env.svm.get_account(meta.pubkey)
         if acc is None or acc.owner != env.client.program_id:
             continue
-        foreign = clone_account(env, meta.pubkey, owner=pdas.SYSTEM_PROGRAM_ID)
+        foreign = clone_account(env, meta.pubkey, owner=ids.SYSTEM_PROGRAM_ID)
         expected = "InvalidPda" if (name, i) in INIT_IF_NEEDED else "InvalidAccountOwner"
         env.reject(with_meta(ix, i, pubkey=foreign), signers, expected, watch=(foreign,))
         look_alike = clone_account(env, meta.pubkey)

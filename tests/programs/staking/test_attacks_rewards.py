@@ -8,9 +8,10 @@ import pytest
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 
-from backend.chain.staking import IO, U64_MAX
+from backend.money import U64_MAX
 from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env, with_meta
+from tests.programs.staking.units import IO
 from tests.programs.staking.world import World, build_world, clone_account, unsigned
 
 

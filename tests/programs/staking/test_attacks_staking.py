@@ -9,9 +9,11 @@ import pytest
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 
-from backend.chain import pdas
-from backend.chain.staking import IO, U64_MAX, ConfigParams, ProgramAccounts
+from backend.chain import ids
+from backend.chain.staking import ConfigParams, ProgramAccounts
+from backend.money import U64_MAX
 from tests.programs.staking.harness import Env, make_env, with_meta
+from tests.programs.staking.units import IO
 from tests.programs.staking.world import World, build_world, clone_account, unsigned
 
 
@@ -58,7 +60,7 @@ class TestInitializeAttacks:
         fresh.reject(ix, [fresh.admin], "InvalidPda")
 
     def test_program_account_not_this_program(self, fresh: Env) -> None:
-        ix = with_meta(self._init_ix(fresh), 11, pubkey=pdas.TOKEN_PROGRAM_ID)
+        ix = with_meta(self._init_ix(fresh), 11, pubkey=ids.TOKEN_PROGRAM_ID)
         fresh.reject(ix, [fresh.admin], "InvalidProgram")
 
     def test_invalid_params(self, fresh: Env) -> None:
@@ -67,7 +69,7 @@ class TestInitializeAttacks:
             ProgramAccounts(fresh.mint, fresh.stake_vault, fresh.rewards_vault, fresh.slash_destination),
             fresh.rewards_authority.pubkey(),
             fresh.slash_authority.pubkey(),
-            ConfigParams(max_slash_bps=10_001),
+            ConfigParams.for_decimals(8, max_slash_bps=10_001),
         )
         fresh.reject(ix, [fresh.admin], "InvalidParams")
 
@@ -84,7 +86,7 @@ class TestConfigAttacks:
 
     def test_update_with_config_of_wrong_owner(self, w: World) -> None:
         env = w.env
-        fake = clone_account(env, env.client.config, owner=pdas.SYSTEM_PROGRAM_ID)
+        fake = clone_account(env, env.client.config, owner=ids.SYSTEM_PROGRAM_ID)
         ix = with_meta(env.client.update_config(env.admin.pubkey(), env.params), 1, pubkey=fake)
         env.reject(ix, [env.admin], "InvalidAccountOwner")
 
@@ -208,13 +210,13 @@ class TestStakeAttacks:
 
     def test_node_owned_by_another_program(self, w: World) -> None:
         env = w.env
-        fake = clone_account(env, w.node, owner=pdas.TOKEN_PROGRAM_ID)
+        fake = clone_account(env, w.node, owner=ids.TOKEN_PROGRAM_ID)
         ix = with_meta(env.stake_ix(w.d, w.node, w.d_tok, IO), 2, pubkey=fake)
         env.reject(ix, [w.d], "InvalidAccountOwner", watch=(fake,))
 
     def test_fake_token_program(self, w: World) -> None:
         env = w.env
-        ix = with_meta(env.stake_ix(w.d, w.node, w.d_tok, IO), 6, pubkey=pdas.ASSOCIATED_TOKEN_PROGRAM_ID)
+        ix = with_meta(env.stake_ix(w.d, w.node, w.d_tok, IO), 6, pubkey=ids.ASSOCIATED_TOKEN_PROGRAM_ID)
         env.reject(ix, [w.d], "InvalidProgram")
 
     def test_delegation_beyond_cap(self, w: World) -> None:

@@ -12,10 +12,11 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from backend.chain import tx
 from backend.chain.demo import DEMO_NODES, OPERATOR_STAKE_MULTIPLE, DemoSeedError, seed_demo_step
-from backend.chain.deploy import _send, bootstrap_step
+from backend.chain.deploy import bootstrap_step
 from backend.chain.staking import STATUS_ACTIVE, ConfigParams, StakingClient
-from localnet.bootstrap import bootstrap
+from tests.fixtures.localnet import run_bootstrap
 
 
 def account(client: Client, sc: StakingClient, address: str) -> Any:
@@ -27,8 +28,8 @@ def account(client: Client, sc: StakingClient, address: str) -> Any:
 def test_demo_seed_registers_stakes_delegates_once(localnet: Any, staking_so: Path, tmp_path: Path) -> None:
     steps = [bootstrap_step, seed_demo_step]
     out, keys = tmp_path / "boot.json", tmp_path / "keys"
-    first = bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
-    second = bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
+    first = run_bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
+    second = run_bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
     assert first["sent_transactions"], "the first run registers and stakes"
     assert second["sent_transactions"] == [], "a second run must send nothing"
     assert {k: v for k, v in first.items() if k != "sent_transactions"} == {
@@ -79,25 +80,25 @@ def test_demo_seed_registers_stakes_delegates_once(localnet: Any, staking_so: Pa
     # only them: carol's position exists), then the run after that sends nothing again.
     admin = Keypair.from_bytes(bytes(json.loads(Path(first["staking"]["admin_keypair_path"]).read_text())))
     raised = ConfigParams(**{**params.__dict__, "min_stake_per_gpu": 3 * params.min_stake_per_gpu})
-    _send(client, admin, [sc.update_config(admin.pubkey(), raised)], [])
-    third = bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
+    tx.send_and_confirm(client, admin, [sc.update_config(admin.pubkey(), raised)], [], commitment=Confirmed)
+    third = run_bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)
     assert len(third["sent_transactions"]) == 2
     for row in third["demo"]["positions"]:
         node = next(n for n in third["demo"]["nodes"] if n["node"] == row["node"])
         before = next(p for p in demo["positions"] if p["position"] == row["position"])
         want = OPERATOR_STAKE_MULTIPLE * raised.min_stake_per_gpu * node["gpu_units"]
         assert row["stake"] == (before["stake"] if row["delegated"] else want)
-    assert bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)["sent_transactions"] == []
+    assert run_bootstrap(localnet.rpc_url, out, keys, extra_steps=steps)["sent_transactions"] == []
 
 
 def test_demo_seed_refuses_without_staking_and_sends_nothing(localnet: Any, tmp_path: Path) -> None:
     with pytest.raises(DemoSeedError, match="staking program"):
-        bootstrap(localnet.rpc_url, tmp_path / "b.json", tmp_path / "keys", extra_steps=[seed_demo_step])
+        run_bootstrap(localnet.rpc_url, tmp_path / "b.json", tmp_path / "keys", extra_steps=[seed_demo_step])
     assert not list((tmp_path / "keys").glob("node-*.json"))
 
 
 def test_demo_seed_needs_three_wallets(localnet: Any, staking_so: Path, tmp_path: Path) -> None:
     steps = [bootstrap_step, seed_demo_step]
     with pytest.raises(DemoSeedError, match="needs 3 demo wallets, got 2"):
-        bootstrap(localnet.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("a", "b"), extra_steps=steps)
+        run_bootstrap(localnet.rpc_url, tmp_path / "b.json", tmp_path / "keys", wallets=("a", "b"), extra_steps=steps)
     assert not list((tmp_path / "keys").glob("node-*.json"))

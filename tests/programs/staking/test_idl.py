@@ -12,11 +12,11 @@ from pathlib import Path
 from anchorpy import Idl
 from anchorpy.program.event import EventParser
 
-from backend.chain import pdas
+from backend.chain import ids
 from backend.chain.staking import StakingClient, error_names
 from tests.programs.staking.cu import measure
 
-HEADER = pdas.PROGRAM_DIR / "src" / "layout.h"
+HEADER = ids.PROGRAM_DIR / "src" / "layout.h"
 
 
 def header_defines() -> dict[str, int]:
@@ -32,15 +32,15 @@ def upper(name: str) -> str:
 
 class TestGeneratedFiles:
     def test_idl_and_header_are_up_to_date(self) -> None:
-        gen = pdas.PROGRAM_DIR / "tools" / "gen_layout.py"
+        gen = ids.PROGRAM_DIR / "tools" / "gen_layout.py"
         proc = subprocess.run([sys.executable, str(gen), "--check"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
     def test_idl_is_the_pre_030_format_anchorpy_loads(self) -> None:
-        raw = json.loads(pdas.IDL_PATH.read_text())
+        raw = json.loads(ids.IDL_PATH.read_text())
         assert {"version", "name", "instructions", "accounts", "types", "events", "errors"} <= raw.keys()
         assert "address" not in raw
-        Idl.from_json(pdas.IDL_PATH.read_text())
+        Idl.from_json(ids.IDL_PATH.read_text())
 
 
 class TestHeaderMatchesAnchor:
@@ -99,7 +99,7 @@ def test_every_instruction_succeeds_through_anchorpy_and_every_event_decodes(sta
 
 
 def test_program_error_names_come_from_the_idl() -> None:
-    from backend.chain.staking import StakingProgramError
+    from backend.chain.tx import StakingProgramError
 
     err = StakingProgramError(6029)
     assert err.name == "NothingToClaim" and err.status_code == 400 and "6029" in err.message

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from backend.chain.staking import IO, STATUS_DEACTIVATED, ConfigParams
+from backend.chain.staking import STATUS_DEACTIVATED, ConfigParams
 from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import T0, Env
+from tests.programs.staking.units import IO
 
 
 def events(env: Env, logs: list[str]) -> list[str]:
@@ -205,7 +206,7 @@ class TestRewards:
 
 
 def test_default_params_match_the_issue() -> None:
-    p = ConfigParams()
+    p = ConfigParams.for_decimals(8)
     assert (p.min_stake_per_gpu, p.max_delegation_bps, p.cooldown_seconds) == (200 * IO, 5000, 14 * 86400)
     assert (p.max_commission_bps, p.commission_notice_seconds, p.max_slash_bps) == (10000, 86400, 500)
 

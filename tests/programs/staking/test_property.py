@@ -18,9 +18,10 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain.staking import IO, ConfigParams, error_names
+from backend.chain.staking import ConfigParams, error_names
 from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env, make_env
+from tests.programs.staking.units import IO
 
 N_OPS = 320
 N_NODES = 3
@@ -296,7 +297,7 @@ OPS = [
 
 @pytest.mark.parametrize("seed", [11, 22, 33, 44, 55])
 def test_random_operation_sequences_keep_invariants(staking_so: Path, seed: int) -> None:
-    env = make_env(staking_so, ConfigParams(cooldown_seconds=COOLDOWN))
+    env = make_env(staking_so, ConfigParams.for_decimals(8, cooldown_seconds=COOLDOWN))
     rng = random.Random(seed)
     sim = Sim(env, rng)
     names, weights = zip(*OPS, strict=False)

@@ -22,10 +22,11 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain import pdas
-from backend.chain.staking import IO, ConfigParams, ProgramAccounts
+from backend.chain import ids
+from backend.chain.staking import ConfigParams, ProgramAccounts
 from tests.programs.staking.harness import Env, make_env, with_meta
 from tests.programs.staking.test_attack_matrix import NAMES, valid_call
+from tests.programs.staking.units import IO
 from tests.programs.staking.world import World, build_world
 
 
@@ -70,8 +71,8 @@ def world_accounts(w: World) -> list[Pubkey]:
         w.w1_tok,
         w.attacker_tok,
         env.mint,
-        pdas.TOKEN_PROGRAM_ID,
-        pdas.SYSTEM_PROGRAM_ID,
+        ids.TOKEN_PROGRAM_ID,
+        ids.SYSTEM_PROGRAM_ID,
     ]
 
 
@@ -136,7 +137,7 @@ def _best_pump_step(stake: int, shares: int, balance: int) -> tuple[str, int] | 
 
 
 def test_share_price_inflation_by_a_sole_holder_is_impossible(staking_so: Path) -> None:
-    env = make_env(staking_so, ConfigParams(min_stake_per_gpu=0))
+    env = make_env(staking_so, ConfigParams.for_decimals(8, min_stake_per_gpu=0))
     op, _, node = env.register(gpu_units=1)
     op_tok = env.token_account(op.pubkey(), 10**6 * IO)
     env.ok(env.stake_ix(op, node, op_tok, 1_000 * IO), [op])

@@ -10,15 +10,18 @@ from typing import Any
 import pytest
 from solana.rpc.api import Client
 from solana.rpc.commitment import Confirmed
-from solana.rpc.core import RPCException
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 
-from backend.chain import pdas
-from backend.chain.deploy import _send, deploy_program, initialize_program
-from backend.chain.staking import IO, ConfigParams, StakingClient
+from backend.chain import ids
+from backend.chain import tx as chain_tx
+from backend.chain.deploy import deploy_program, initialize_program
+from backend.chain.staking import ConfigParams, StakingClient
 from tests.programs.staking import merkle_ref as merkle
+from tests.programs.staking.units import IO
 
 
 def load(path: str) -> Keypair:
@@ -32,16 +35,15 @@ def token_amount(client: Client, account: Pubkey) -> int:
 def test_full_cycle_over_rpc(localnet_bootstrap: dict[str, Any], staking_so: Path, tmp_path: Path) -> None:
     boot = localnet_bootstrap
     client = Client(boot["rpc_url"], timeout=30)
+
+    def send(payer: Keypair, ixs: list[Instruction], signers: list[Keypair]) -> Signature:
+        return chain_tx.send_and_confirm(client, payer, ixs, signers, commitment=Confirmed)
+
     admin = Keypair()
     mint_auth = load(boot["mint_authority_keypair_path"])
-    _send(
-        client,
+    send(
         mint_auth,
-        [
-            transfer(
-                TransferParams(from_pubkey=mint_auth.pubkey(), to_pubkey=admin.pubkey(), lamports=5 * 10**9)
-            )
-        ],
+        [transfer(TransferParams(from_pubkey=mint_auth.pubkey(), to_pubkey=admin.pubkey(), lamports=5 * 10**9))],
         [],
     )
     program = Keypair()  # a fresh id: the test does not depend on the localnet keypair being unused
@@ -49,10 +51,10 @@ def test_full_cycle_over_rpc(localnet_bootstrap: dict[str, Any], staking_so: Pat
     assert deploy_program(client, admin, program, staking_so) is False  # idempotent
     rewards_auth = load(boot["emission_reserve_owner_keypair_path"])
     slash_auth = Keypair()
-    params = ConfigParams(cooldown_seconds=0)
+    params = ConfigParams.for_decimals(8, cooldown_seconds=0)
     # only the upgrade authority may initialize a program deployed through the upgradeable loader
     squatter = load(boot["wallets"][0]["keypair_path"])
-    with pytest.raises(RPCException, match="custom program error: 0x1770"):  # 6000 Unauthorized
+    with pytest.raises(chain_tx.StakingProgramError, match=r"6000 \(Unauthorized\)"):
         initialize_program(
             client,
             squatter,
@@ -90,22 +92,22 @@ def test_full_cycle_over_rpc(localnet_bootstrap: dict[str, Any], staking_so: Pat
 
     node_key = Keypair()
     node = sc.node(node_key.pubkey())
-    _send(client, alice, [sc.register_node(alice.pubkey(), node_key.pubkey(), 1, 500)], [node_key])
-    _send(client, alice, [sc.stake(alice.pubkey(), node, a_tok, dep.stake_vault, 1_000 * IO)], [])
-    _send(client, bob, [sc.stake(bob.pubkey(), node, b_tok, dep.stake_vault, 300 * IO)], [])
+    send(alice, [sc.register_node(alice.pubkey(), node_key.pubkey(), 1, 500)], [node_key])
+    send(alice, [sc.stake(alice.pubkey(), node, a_tok, dep.stake_vault, 1_000 * IO)], [])
+    send(bob, [sc.stake(bob.pubkey(), node, b_tok, dep.stake_vault, 300 * IO)], [])
     assert token_amount(client, dep.stake_vault) == 1_300 * IO
 
     root = merkle.leaf_hash(carol.pubkey(), 42 * IO)
     emission = Pubkey.from_string(boot["emission_reserve"])
     post = sc.post_rewards_root(rewards_auth.pubkey(), emission, dep.rewards_vault, 1, root, 42 * IO, 42 * IO)
-    _send(client, admin, [post], [rewards_auth])  # the admin pays the fee; the reserve owner signs
+    send(admin, [post], [rewards_auth])  # the admin pays the fee; the reserve owner signs
     carol_before = token_amount(client, c_tok)
-    sig = _send(client, carol, [sc.claim(carol.pubkey(), c_tok, dep.rewards_vault, 42 * IO, [])], [])
+    sig = send(carol, [sc.claim(carol.pubkey(), c_tok, dep.rewards_vault, 42 * IO, [])], [])
     assert token_amount(client, c_tok) - carol_before == 42 * IO
 
     bob_before = token_amount(client, b_tok)
-    _send(client, bob, [sc.request_unstake(bob.pubkey(), node, 300 * IO)], [])
-    _send(client, bob, [sc.withdraw(bob.pubkey(), node, b_tok, dep.stake_vault)], [])
+    send(bob, [sc.request_unstake(bob.pubkey(), node, 300 * IO)], [])
+    send(bob, [sc.withdraw(bob.pubkey(), node, b_tok, dep.stake_vault)], [])
     assert token_amount(client, b_tok) - bob_before == 300 * IO
     assert token_amount(client, dep.stake_vault) == 1_000 * IO
 
@@ -113,19 +115,15 @@ def test_full_cycle_over_rpc(localnet_bootstrap: dict[str, Any], staking_so: Pat
     assert tx is not None and tx.transaction.meta is not None
     logs = list(tx.transaction.meta.log_messages or [])
     assert [e.name for e in sc.parse_events(logs)] == ["Claimed"]
-    assert pdas.SYSTEM_PROGRAM_ID != program.pubkey()
+    assert ids.SYSTEM_PROGRAM_ID != program.pubkey()
 
 
 def test_bootstrap_step_deploys_and_initializes_once(localnet: Any, staking_so: Path, tmp_path: Path) -> None:
     from backend.chain.deploy import bootstrap_step
-    from localnet.bootstrap import bootstrap
+    from tests.fixtures.localnet import run_bootstrap
 
-    first = bootstrap(
-        localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[bootstrap_step]
-    )
-    second = bootstrap(
-        localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[bootstrap_step]
-    )
+    first = run_bootstrap(localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[bootstrap_step])
+    second = run_bootstrap(localnet.rpc_url, tmp_path / "boot.json", tmp_path / "keys", extra_steps=[bootstrap_step])
     assert first["staking"] == second["staking"]
     assert first["sent_transactions"], "the first run deploys and initializes"
     assert second["sent_transactions"] == [], "a second bootstrap must send nothing"
@@ -136,4 +134,4 @@ def test_bootstrap_step_deploys_and_initializes_once(localnet: Any, staking_so: 
     cfg = sc.decode_account(bytes(info.data))
     assert str(cfg.io_mint) == first["mint"]
     assert str(cfg.rewards_authority) == first["emission_reserve_owner"]
-    assert first["staking"]["program_id"] == str(pdas.default_program_id())
+    assert first["staking"]["program_id"] == str(ids.default_program_id())

@@ -9,9 +9,9 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from backend.chain.staking import IO
 from tests.programs.staking import merkle_ref as merkle
 from tests.programs.staking.harness import Env
+from tests.programs.staking.units import IO
 
 
 @dataclass

@@ -26,7 +26,7 @@ from spl.token.client import Token  # noqa: E402
 from spl.token.constants import TOKEN_PROGRAM_ID  # noqa: E402
 
 from backend.chain.deploy import bootstrap_step  # noqa: E402
-from localnet.bootstrap import bootstrap  # noqa: E402
+from tests.fixtures.localnet import run_bootstrap  # noqa: E402
 from localnet.node import LocalnetNode  # noqa: E402
 from tests.indexer.chainload import Loader, StakeLoader, payment_tx  # noqa: E402
 
@@ -34,7 +34,7 @@ from tests.indexer.chainload import Loader, StakeLoader, payment_tx  # noqa: E40
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     with LocalnetNode(slot_ms=50, finality_slots=4) as node:
-        boot = bootstrap(node.rpc_url, tmp / "b.json", tmp / "keys", extra_steps=[bootstrap_step])
+        boot = run_bootstrap(node.rpc_url, tmp / "b.json", tmp / "keys", extra_steps=[bootstrap_step])
         ld = Loader(node.rpc_url, boot)
         stk = StakeLoader(ld)
         ld.wait_finalized(stk.register_nodes())

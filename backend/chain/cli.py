@@ -1,0 +1,81 @@
+"""``iog localnet bootstrap``: create a cluster's accounts through RPC (the command keeps its name and flags)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from backend.errors import AppError
+
+console = Console()
+
+
+def bootstrap_cmd(
+    rpc_url: str | None = typer.Option(None, help="JSON-RPC endpoint (default IOG_RPC_URL)."),
+    out: Path | None = typer.Option(
+        None, help="Where to write the addresses (default IOG_BOOTSTRAP_FILE, .iog/localnet.json)."
+    ),
+    keys_dir: Path | None = typer.Option(
+        None, help="Where keypairs are created and reused (default IOG_DATA_DIR/keys)."
+    ),
+    decimals: int | None = typer.Option(None, help="IO mint decimals (default IOG_IO_DECIMALS, 8)."),
+    wallet: list[str] | None = typer.Option(None, help="Demo wallet name (repeatable; default alice, bob, carol)."),
+    staking: bool = typer.Option(
+        True,
+        help="Also deploy the staking program through the upgradeable loader and initialize it "
+        "(needs `make programs`); --no-staking skips it.",
+    ),
+    demo: bool = typer.Option(
+        True,
+        "--demo/--no-demo",
+        help="Seed the demo network on chain: two GPU nodes registered and self-staked by the first two demo "
+        "wallets (alice, bob) and a delegation by the third (carol). Only with --staking (ignored with "
+        "--no-staking) and at least 3 wallets (skipped with a warning otherwise); node keys are kept in "
+        "--keys-dir as node-<name>.json.",
+    ),
+) -> None:
+    """Create the IO mint, treasury, emission reserve and funded demo wallets through RPC (idempotent).
+
+    With --staking (the default) it also deploys programs/staking/target/iog_staking.so and initializes the
+    program's config, vaults and distributor; every step is skipped when its result is already on chain.
+
+    With --staking and --demo (both the default) it then seeds demo GPU nodes, their stake and a delegation.
+    """
+    from backend.chain.bootstrap import DEFAULT_WALLETS, Step, bootstrap
+    from backend.config import get_settings
+
+    steps: list[Step] = []
+    if staking:
+        from backend.chain.deploy import bootstrap_step
+
+        steps.append(bootstrap_step)
+        if demo:
+            from backend.chain.demo import WALLETS_NEEDED, seed_demo_step
+
+            if len(wallet or DEFAULT_WALLETS) >= WALLETS_NEEDED:
+                steps.append(seed_demo_step)
+            else:
+                console.print(f"[yellow]warning:[/yellow] no demo seed: it needs {WALLETS_NEEDED} wallets")
+
+    s = get_settings()
+    out_file = out or s.resolved_bootstrap_file
+    try:
+        with console.status("bootstrapping the cluster..."):
+            result = bootstrap(
+                rpc_url or s.rpc_url,
+                out_file,
+                keys_dir or s.data_dir / "keys",
+                s.io_decimals if decimals is None else decimals,
+                tuple(wallet) if wallet else DEFAULT_WALLETS,
+                extra_steps=steps,
+            )
+    except AppError as exc:  # BootstrapError, a failed transaction, a bad key file, DeployError
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    doc = result.file.as_dict()
+    shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo")
+    console.print_json(json.dumps({k: doc[k] for k in shown if k in doc}))
+    console.print(f"{len(result.sent)} transaction(s) sent; addresses written to {out_file}")
