@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint programs install js clean help
+.PHONY: run test test-fast bench lint programs install js clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ run: install programs ## Start localnet, bootstrap, API, indexer and scheduler o
 
 test: install programs js ## Install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install programs js ## The suite without tests marked slow (fault injection, long property runs)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: install programs ## Run the benchmark scripts (each prints a table against its own baseline)
 	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -21,7 +21,6 @@ class Settings(BaseSettings):
     # --- chain ---------------------------------------------------------------------------------------------
     rpc_url: str = "http://127.0.0.1:8899"
     ws_url: str = "ws://127.0.0.1:8900"
-    commitment: str = "finalized"
     bootstrap_file: Path | None = Field(None, description="JSON written by `iog localnet bootstrap`")
     io_decimals: int = Field(8, ge=0, le=18)
     program_id: str | None = Field(None, description="Staking program id; default from the bootstrap file")
@@ -48,9 +47,6 @@ class Settings(BaseSettings):
     indexer_max_retries: int = Field(8, ge=0, description="Retries of a failed RPC call")
     indexer_poll_seconds: float = Field(2.0, gt=0, description="Follow mode: finalized pass interval")
     indexer_metrics_port: int | None = Field(None, description="Serve Prometheus metrics on this port")
-
-    # --- rewards -------------------------------------------------------------------------------------------
-    epoch_seconds: int = 3600
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,7 @@
-"""iog localnet: an embedded Solana node (LiteSVM behind JSON-RPC + PubSub) and cluster bootstrap.
+"""iog localnet: an embedded Solana node (LiteSVM behind JSON-RPC + PubSub).
+
+The node stands alone: it imports nothing of backend/ or indexer/ (a test checks it). Creating a cluster's
+accounts (``iog localnet bootstrap``) is an RPC client and lives in backend/chain/bootstrap.py.
 
 Module map:
 
@@ -11,7 +14,6 @@ Module map:
 - :mod:`localnet.rpc`, :mod:`localnet.rpc_accounts`, :mod:`localnet.params` -- JSON-RPC methods.
 - :mod:`localnet.records`, :mod:`localnet.parsers` -- getTransaction / jsonParsed rendering.
 - :mod:`localnet.httpserver`, :mod:`localnet.pubsub` -- HTTP/1.1 and websocket transports.
-- :mod:`localnet.bootstrap` -- IO mint, treasury, emission reserve, demo wallets (RPC only, idempotent).
 - :mod:`localnet.validator` -- ``--engine test-validator`` (a real solana-test-validator).
 
 Known differences from a validator: one node, no leader schedule or forks; compute units and error message

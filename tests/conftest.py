@@ -1,3 +1,9 @@
 """Suite-wide fixtures. Database tests run on PostgreSQL when IOG_TEST_DATABASE_URL is set, else on SQLite."""
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.localnet", "tests.fixtures.program", "tests.fixtures.js"]
+pytest_plugins = [
+    "tests.fixtures.db",
+    "tests.fixtures.localnet",
+    "tests.fixtures.program",
+    "tests.fixtures.js",
+    "tests.fixtures.api",
+]

@@ -30,7 +30,6 @@ MEMO_PROGRAM_ID = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcH
 MEMO_V1_PROGRAM_ID = Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")
 COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
-ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
 #: Base58 forms, for decoders that read RPC JSON.
 TOKEN_PROGRAMS = frozenset({str(TOKEN_PROGRAM_ID), str(TOKEN_2022_PROGRAM_ID)})
@@ -38,7 +37,6 @@ MEMO_PROGRAMS = frozenset({str(MEMO_PROGRAM_ID), str(MEMO_V1_PROGRAM_ID)})
 
 MINT_LEN = 82  # spl-token Mint
 TOKEN_ACCOUNT_LEN = 165  # spl-token Account
-USDC_DECIMALS = 6
 
 # -- the staking program ---------------------------------------------------------------------------------------
 PROGRAM_DIR = Path(__file__).resolve().parents[2] / "programs" / "staking"

@@ -1,6 +1,6 @@
 """The project's SBPFv0 linker: one relocatable BPF object (from llc-14) -> a loadable Solana program (.so).
 
-What it does (rules in /work/shared/SBF_NOTES.md):
+What it does (the loader rules are in programs/toolchain/README.md):
 
 * merges every executable section into ``.text`` and every read-only data section (``.rodata*``,
   ``.data.rel.ro*``) into ``.rodata``;

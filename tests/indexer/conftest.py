@@ -9,40 +9,27 @@ from typing import Any
 
 import pytest
 
+from backend.chain.deploy import bootstrap_step
+from localnet.node import LocalnetNode
+from tests.fixtures.localnet import run_bootstrap
 from tests.indexer.chainload import Loader
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
+def chain(localnet: LocalnetNode, tmp_path: Path) -> tuple[LocalnetNode, dict[str, Any], Path]:
     """(running LocalnetNode, bootstrap dict, bootstrap file) on fast test settings."""
-    from localnet.node import LocalnetNode
-    from tests.fixtures.localnet import run_bootstrap
-
-    node = LocalnetNode(slot_ms=50, finality_slots=4)
-    node.start()
-    try:
-        boot_file = tmp_path / "localnet.json"
-        boot = run_bootstrap(node.rpc_url, boot_file, tmp_path / "keys")
-        yield node, boot, boot_file
-    finally:
-        node.stop()
+    boot_file = tmp_path / "localnet.json"
+    return localnet, run_bootstrap(localnet.rpc_url, boot_file, tmp_path / "keys"), boot_file
 
 
 @pytest.fixture
-def staking_chain(tmp_path: Path, staking_so: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
+def staking_chain(
+    localnet: LocalnetNode, tmp_path: Path, staking_so: Path
+) -> tuple[LocalnetNode, dict[str, Any], Path]:
     """Like ``chain``, with the staking program deployed and initialized (bootstrap's staking step)."""
-    from backend.chain.deploy import bootstrap_step
-    from localnet.node import LocalnetNode
-    from tests.fixtures.localnet import run_bootstrap
-
-    node = LocalnetNode(slot_ms=50, finality_slots=4)
-    node.start()
-    try:
-        boot_file = tmp_path / "localnet.json"
-        boot = run_bootstrap(node.rpc_url, boot_file, tmp_path / "keys", extra_steps=[bootstrap_step])
-        yield node, boot, boot_file
-    finally:
-        node.stop()
+    boot_file = tmp_path / "localnet.json"
+    boot = run_bootstrap(localnet.rpc_url, boot_file, tmp_path / "keys", extra_steps=[bootstrap_step])
+    return localnet, boot, boot_file
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from backend.chain.ids import IDL_PATH
 from indexer.decode import DecodeContext, decode_transaction
 from indexer.idl import EventCoder
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "indexer"
-IDL = Path(__file__).resolve().parents[2] / "programs" / "staking" / "idl" / "iog_staking.json"
+IDL = IDL_PATH
 UPDATE = os.environ.get("IOG_UPDATE_GOLDEN") == "1"
 
 
@@ -35,10 +36,17 @@ def decode_file(path: Path, ctx: DecodeContext) -> dict[str, Any]:
 
 
 def check_golden(path: Path, ctx: DecodeContext) -> dict[str, Any]:
-    """Compare the decoded rows with ``<name>.expected.json`` (written when IOG_UPDATE_GOLDEN=1)."""
+    """Compare the decoded rows with ``<name>.expected.json``.
+
+    A missing expected file fails the test; ``IOG_UPDATE_GOLDEN=1`` (re)writes it, to be reviewed by a person
+    before it is committed.
+    """
     got = decode_file(path, ctx)
     expected_path = path.with_suffix(".expected.json")
-    if UPDATE or not expected_path.exists():
+    if UPDATE:
         expected_path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert expected_path.exists(), (
+        f"golden file {expected_path.name} is missing: write it with IOG_UPDATE_GOLDEN=1 and review it"
+    )
     assert got == json.loads(expected_path.read_text()), f"decoded rows differ from {expected_path.name}"
     return got

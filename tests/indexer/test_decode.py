@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,13 @@ class TestGoldenHandmade:
     )
     def test_decoded_rows_match_golden_file(self, name: str) -> None:
         check_golden(RESOURCES / f"handmade_{name}.json", context(CTX_FILE))
+
+    def test_a_missing_golden_file_fails_instead_of_being_written(self, tmp_path: Path) -> None:
+        recorded = tmp_path / "handmade_payment_two_refs.json"
+        shutil.copy(RESOURCES / recorded.name, recorded)
+        with pytest.raises(AssertionError, match="is missing"):
+            check_golden(recorded, context(CTX_FILE))
+        assert not recorded.with_suffix(".expected.json").exists()
 
     def test_payment_has_amount_mint_memo_and_both_references(self) -> None:
         got = check_golden(RESOURCES / "handmade_payment_two_refs.json", context(CTX_FILE))

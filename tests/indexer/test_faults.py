@@ -23,12 +23,12 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db import make_engine
-from indexer.faultproxy import HTTP_FAULTS, FaultProxy
 from indexer.projections import POSITIONS
 from indexer.store import CURSORS, EVENTS, REFS, TRANSFERS, TX
 from tests.fixtures.db import TEST_DATABASE_URL, fresh_database_url
 from tests.indexer.chainload import Loader, StakeLoader
 from tests.indexer.conftest import settings_env
+from tests.indexer.faultproxy import HTTP_FAULTS, FaultProxy
 
 IOG = str(Path(sys.executable).with_name("iog"))
 N_PAYMENTS = 2000

@@ -7,16 +7,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from backend.config import Settings
 from indexer.config import resolve
-from indexer.faultproxy import FaultProxy
 from indexer.follow import Follower
 from indexer.pipeline import Indexer, IndexerOptions
 from indexer.rpc import RpcClient
 from indexer.store import TX
+from tests.fixtures.localnet import run_bootstrap
 from tests.indexer.chainload import Loader
+from tests.indexer.faultproxy import FaultProxy
 
 
 def statuses(engine: Engine, sigs: list[str]) -> dict[str, str]:
@@ -33,37 +35,34 @@ async def wait_for(pred: Any, timeout: float = 60.0) -> None:
 
 
 class TestFollow:
-    async def test_payment_is_pending_at_confirmed_then_finalized(self, tmp_path: Path, db_engine: Engine) -> None:
-        from localnet.node import LocalnetNode
-        from tests.fixtures.localnet import run_bootstrap
-
+    async def test_payment_is_pending_at_confirmed_then_finalized(
+        self, tmp_path: Path, db_engine: Engine, localnet_factory: Any
+    ) -> None:
         # Long finality (60 slots) so the confirmed-only window is wide enough to observe.
-        node = LocalnetNode(slot_ms=50, finality_slots=60).start()
-        try:
-            boot = run_bootstrap(node.rpc_url, tmp_path / "b.json", tmp_path / "keys")
-            cfg = resolve(Settings(bootstrap_file=tmp_path / "b.json", _env_file=None))  # type: ignore[call-arg]
-            rpc = RpcClient(node.rpc_url)
-            ix = Indexer(db_engine, rpc, cfg.context(), cfg.addresses, IndexerOptions())
-            follower = Follower(ix, node.ws_url, poll_seconds=0.2)
-            task = asyncio.create_task(follower.run())
-            await asyncio.wait_for(follower.subscribed.wait(), 30)
-            loader = Loader(node.rpc_url, boot)
-            sigs = await asyncio.to_thread(loader.send_batch, 3)
-            seen_pending: set[str] = set()
+        node = localnet_factory(finality_slots=60)
+        boot = run_bootstrap(node.rpc_url, tmp_path / "b.json", tmp_path / "keys")
+        cfg = resolve(Settings(bootstrap_file=tmp_path / "b.json", _env_file=None))  # type: ignore[call-arg]
+        rpc = RpcClient(node.rpc_url)
+        ix = Indexer(db_engine, rpc, cfg.context(), cfg.addresses, IndexerOptions())
+        follower = Follower(ix, node.ws_url, poll_seconds=0.2)
+        task = asyncio.create_task(follower.run())
+        await asyncio.wait_for(follower.subscribed.wait(), 30)
+        loader = Loader(node.rpc_url, boot)
+        sigs = await asyncio.to_thread(loader.send_batch, 3)
+        seen_pending: set[str] = set()
 
-            def observe() -> bool:
-                st = statuses(db_engine, sigs)
-                seen_pending.update(s for s, v in st.items() if v == "confirmed")
-                return len(st) == 3 and set(st.values()) == {"finalized"}
+        def observe() -> bool:
+            st = statuses(db_engine, sigs)
+            seen_pending.update(s for s, v in st.items() if v == "confirmed")
+            return len(st) == 3 and set(st.values()) == {"finalized"}
 
-            await wait_for(observe)
-            follower.stop.set()
-            await task
-            await rpc.aclose()
-            assert seen_pending, "no transaction was ever shown as pending before finalization"
-        finally:
-            node.stop()
+        await wait_for(observe)
+        follower.stop.set()
+        await task
+        await rpc.aclose()
+        assert seen_pending, "no transaction was ever shown as pending before finalization"
 
+    @pytest.mark.slow
     async def test_dropped_websocket_and_rpc_faults_lose_nothing(
         self, chain: tuple, loader: Loader, db_engine: Engine
     ) -> None:

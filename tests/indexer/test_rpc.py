@@ -10,12 +10,12 @@ from sqlalchemy import Engine, select
 from backend.config import Settings
 from indexer.config import resolve
 from indexer.decode import DecodedTx
-from indexer.errors import RpcError, RpcGaveUp, RpcServerError
-from indexer.faultproxy import HTTP_FAULTS, FaultProxy
+from indexer.errors import RpcGaveUp, RpcServerError
 from indexer.pipeline import Indexer, IndexerOptions
 from indexer.rpc import RpcClient
 from indexer.store import TX, write_batch
 from tests.indexer.chainload import Loader
+from tests.indexer.faultproxy import HTTP_FAULTS, FaultProxy
 
 CALL_FAULTS = [f for f in HTTP_FAULTS if f not in ("skip_entry", "repeat_entry", "drop_batch_item")]
 
@@ -51,31 +51,29 @@ class TestEveryFaultIsAnErrorNeverAResult:
             boot["treasury"], None, "finalized"
         )
         await direct.aclose()
+        signatures = [e["signature"] for e in want]
+        mid = want[len(want) // 3]
+        # Each listing either refuses (RpcGaveUp: the reads never agreed) or returns a correct listing, oldest
+        # first, that may stop short of the newest entries (the next pass gets them: they stay newer than the
+        # cursor) but never misses or repeats one in between. A wrong listing fails the test on every path.
+        cases = [((mid["signature"], mid["slot"]), signatures[len(want) // 3 + 1 :]), (None, signatures)]
+        listed: dict[object, int] = {}
         with FaultProxy(node.rpc_url, rate=rate, faults=(fault,), seed=1) as px:
             rpc = fast_client(px.url, retries=30)
             ix = Indexer(db_engine, rpc, cfg.context(), cfg.addresses, IndexerOptions(page_limit=10, page_attempts=12))
-            mid = want[len(want) // 3]
             try:
-                after = [
-                    e["signature"]
-                    for e in await ix.list_new(boot["treasury"], (mid["signature"], mid["slot"]), "finalized")
-                ]
-                expected_after = [e["signature"] for e in want][len(want) // 3 + 1 :]
-                assert after == expected_after[: len(after)]
-            except RpcError:
-                pass
-            try:
-                got = [e["signature"] for e in await ix.list_new(boot["treasury"], None, "finalized")]
-            except RpcError:
-                got = None  # refusing is allowed; a wrong listing is not
+                for cursor, expected in cases:
+                    try:
+                        got = [e["signature"] for e in await ix.list_new(boot["treasury"], cursor, "finalized")]
+                    except RpcGaveUp:
+                        continue
+                    assert got == expected[: len(got)]
+                    listed[cursor] = len(got)
             finally:
                 await rpc.aclose()
-        if got is not None:
-            # Oldest first: a listing may stop short of the newest entries (the next pass gets them: they stay
-            # newer than the cursor) but never misses or repeats one in between.
-            assert got == [e["signature"] for e in want][: len(got)]
         if rate < 1.0:
-            assert got is not None and len(got) > 0
+            # With some clean reads the judge must accept: the full listing returns something.
+            assert listed.get(None, 0) > 0
 
     async def test_batch_with_a_missing_item_is_retried_then_an_error(self, chain: tuple, loader: Loader) -> None:
         node, boot, _ = chain
@@ -115,6 +113,7 @@ class TestRetriesRecover:
                 await rpc.aclose()
         assert page and all(isinstance(e["signature"], str) for e in page)
 
+    @pytest.mark.slow
     async def test_listing_and_fetching_through_heavy_faults_equal_the_direct_answers(
         self, chain: tuple, loader: Loader, db_engine: Engine
     ) -> None:
