@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from backend import __version__
+from backend.auth.api import router as auth_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.errors import AppError
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
 from backend.staking.api import router as staking_router
+from backend.txrequests.api import router as tx_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse({"error": type(exc).__name__, "detail": exc.message}, status_code=exc.status_code)
+        body = {"error": exc.error_name, "detail": exc.message, **exc.extra()}
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -55,8 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    app.include_router(auth_router)
     app.include_router(staking_router)
     app.include_router(payments_router)
     app.include_router(ops_router)
+    app.include_router(tx_router)
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from backend.auth.cli import app as apikey_app
 from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
 from backend.rewards.cli import app as rewards_app
@@ -46,7 +47,8 @@ app.add_typer(
 app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
 app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
 app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")
-app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups (try it by hand).")
+app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups, sign-in (by hand).")
+app.add_typer(apikey_app, name="apikey", help="API keys with roles for services (orchestrator, admin).")
 
 
 @app.command("api")

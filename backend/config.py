@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,9 +26,29 @@ class Settings(BaseSettings):
     io_decimals: int = Field(8, ge=0, le=18)
     program_id: str | None = Field(None, description="Staking program id; default from the bootstrap file")
 
+    cluster: Literal["localnet", "devnet", "mainnet"] = Field(
+        "localnet", description="Which cluster this deployment serves (the Chain ID of sign-in messages)"
+    )
+
     # --- API -----------------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_domain: str = Field("127.0.0.1:8000", description="The domain (host[:port]) sign-in messages name")
+    api_uri: str = Field("http://127.0.0.1:8000", description="The public base URL of the API")
+
+    # --- transaction requests ------------------------------------------------------------------------------
+    tx_compute_margin_bps: int = Field(2_000, ge=0, le=50_000, description="Compute-unit limit over simulation")
+    tx_max_priority_micro_lamports: int = Field(
+        100_000, ge=0, description="Cap of the priority fee (micro-lamports per compute unit) put in built txs"
+    )
+
+    # --- authentication -------------------------------------------------------------------------------------
+    auth_statement: str = Field(
+        "Sign in to iog to manage your nodes, stake and invoices.",
+        description="The statement line of sign-in messages (empty: none)",
+    )
+    auth_nonce_seconds: int = Field(300, ge=30, le=3600, description="How long a sign-in challenge is valid")
+    auth_token_seconds: int = Field(86_400, ge=60, description="How long a session token is valid")
 
     # --- embedded localnet ---------------------------------------------------------------------------------
     localnet_rpc_port: int = 8899

@@ -203,3 +203,68 @@ def tx(signature: str = typer.Argument(..., help="Transaction signature (base58)
                 console.print(line)
 
     _run(go)
+
+
+def token_file(name: str) -> Path:
+    """Where ``iog wallet login NAME`` keeps NAME's session token."""
+    from backend.config import get_settings
+
+    return get_settings().data_dir / "tokens" / f"{name}.token"
+
+
+@app.command("login")
+def login(
+    name: str = typer.Argument(..., help="Demo wallet name (from the bootstrap file) or a keypair file path"),
+    api: str | None = typer.Option(None, help="API base URL (default IOG_API_URI)"),
+) -> None:
+    """Sign in to the API with a keypair (Sign-In With Solana) and store the session token.
+
+    The token is written to IOG_DATA_DIR/tokens/NAME.token and printed, so scripts can use
+    `Authorization: Bearer $(cat .iog/tokens/NAME.token)`.
+    """
+
+    def go() -> None:
+        import httpx
+
+        from backend.chain.keys import load_keypair
+        from backend.config import get_settings
+
+        settings = get_settings()
+        path = Path(name)
+        if not path.exists():
+            _, key_path = Cluster().wallet(name)
+            if key_path is None:
+                raise InvalidInput(f"{name!r} is neither a keypair file nor a demo wallet with a keypair here")
+            path = Path(key_path)
+        kp = load_keypair(path)
+        base = (api or settings.api_uri).rstrip("/")
+        try:
+            with httpx.Client(base_url=base, timeout=30) as http:
+                ch = http.post("/auth/challenge", json={"address": str(kp.pubkey())})
+                _raise_for(ch)
+                message = ch.json()["message"]
+                sig = kp.sign_message(message.encode())
+                resp = http.post("/auth/verify", json={"message": message, "signature": str(sig)})
+                _raise_for(resp)
+        except httpx.HTTPError as exc:
+            raise AppError(f"cannot reach the API at {base}: {exc}") from None
+        token = resp.json()["token"]
+        out = token_file(path.stem if path.exists() and name.endswith(".json") else name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch(mode=0o600)
+        out.chmod(0o600)  # before the secret goes in, also when the file existed with other permissions
+        out.write_text(token + "\n")
+        console.print(f"signed in as {kp.pubkey()}; token saved to {out}", soft_wrap=True)
+        print(token)
+
+    _run(go)
+
+
+def _raise_for(resp: Any) -> None:
+    if resp.status_code >= 400:
+        try:
+            body = resp.json()
+            detail = f"{body.get('error')}: {body.get('detail')}" + (f" ({body['reason']})" if "reason" in body else "")
+        except ValueError:
+            detail = resp.text[:200]
+        raise AppError(f"the API answered {resp.status_code}: {detail}")

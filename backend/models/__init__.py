@@ -1,5 +1,6 @@
 """ORM models, all in one place. Import every model module here so Alembic sees every table."""
 
+from backend.models import auth as auth  # noqa: F401  (sign-in, sessions, API keys)
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
 from backend.models import staking as staking  # noqa: F401  (staking projections)
 from backend.models.base import Base, Money, MoneyOutOfRange

@@ -66,3 +66,27 @@ class TestWalletCommands:
         assert out.exit_code == 2
         assert message in out.output
         assert _iog("wallet", "balance").output == before
+
+
+class TestLogin:
+    def test_login_signs_in_with_the_wallet_key_and_stores_the_token(
+        self, cluster: dict[str, Any], live_api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import httpx
+
+        monkeypatch.setenv("IOG_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("IOG_API_URI", live_api.url)
+        get_settings.cache_clear()
+        out = _iog("wallet", "login", "alice")
+        assert out.exit_code == 0, out.output
+        token_file = tmp_path / "data" / "tokens" / "alice.token"
+        token = token_file.read_text().strip()
+        assert token in out.output and oct(token_file.stat().st_mode & 0o777) == "0o600"
+        me = httpx.get(f"{live_api.url}/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["address"] == cluster["wallets"][0]["pubkey"]
+
+    def test_login_to_a_dead_api_is_a_clear_error(
+        self, cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        out = _iog("wallet", "login", "alice", "--api", "http://127.0.0.1:9")
+        assert out.exit_code == 2 and "cannot reach the API" in out.output

@@ -1,0 +1,1 @@
+"""Authentication: Sign-In With Solana for people, API keys with roles for services."""
