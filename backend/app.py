@@ -17,6 +17,7 @@ from backend.errors import AppError
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
 from backend.staking.api import router as staking_router
+from backend.telemetry.api import router as telemetry_router
 from backend.txrequests.api import router as tx_router
 
 
@@ -64,5 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(ops_router)
     app.include_router(tx_router)
+    app.include_router(telemetry_router)
 
     return app

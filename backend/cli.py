@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from backend.agent.cli import app as agent_app
 from backend.auth.cli import app as apikey_app
 from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
@@ -48,6 +49,7 @@ app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
 app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
 app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")
 app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups, sign-in (by hand).")
+app.add_typer(agent_app, name="agent", help="The node agent on a GPU machine: its key, registration signature.")
 app.add_typer(apikey_app, name="apikey", help="API keys with roles for services (orchestrator, admin).")
 
 

@@ -3,6 +3,7 @@
 from backend.models import auth as auth  # noqa: F401  (sign-in, sessions, API keys)
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
 from backend.models import staking as staking  # noqa: F401  (staking projections)
+from backend.models import telemetry as telemetry  # noqa: F401  (usage records)
 from backend.models.base import Base, Money, MoneyOutOfRange
 from backend.models.meta import AppMeta
 

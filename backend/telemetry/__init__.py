@@ -1,0 +1,1 @@
+"""Telemetry: the off-chain inputs of rewards and billing (usage records; heartbeats and challenges)."""
