@@ -50,18 +50,12 @@ def record_usage(session: Session, records: Sequence[UsageIn], source: str, now:
     fresh: dict[tuple[str, int], UsageIn] = {}
     for i, r in rows:
         key = (r.job_id, r.period_start)
-        old = existing.get(key)
-        seen = fresh.get(key)
-        same = (r.node, r.gpu_seconds, r.period_end)
-        if old is not None or seen is not None:
-            prior = (
-                (old.node, old.gpu_seconds, old.period_end)
-                if old is not None
-                else (seen.node, seen.gpu_seconds, seen.period_end)
-            )  # type: ignore[union-attr]
+        prior: UsageRecord | UsageIn | None = existing.get(key) or fresh.get(key)
+        if prior is not None:
+            same = (r.node, r.gpu_seconds, r.period_end) == (prior.node, prior.gpu_seconds, prior.period_end)
             results[i] = (
                 UsageResult(status="duplicate")
-                if prior == same
+                if same
                 else UsageResult(status="rejected", reason="conflict: another record exists for this job and period")
             )
             continue
