@@ -194,6 +194,11 @@ def _params(raw: Any) -> Params:
     )
 
 
+def validate_params(raw: Any) -> Params:
+    """Validate an input's ``params`` object alone (the same rules as in :func:`validate_input`)."""
+    return _params(raw)
+
+
 def _check_nodes(raw_nodes: list[Any]) -> None:
     """Check the nodes one field at a time and raise on the first problem (the error-reporting path)."""
     seen_nodes: set[str] = set()
