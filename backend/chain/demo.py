@@ -35,7 +35,7 @@ BPS = 10_000
 OPERATOR_STAKE_MULTIPLE = 2  # operators self-stake twice the minimum, so they can still unstake some
 MIN_SOL = 50_000_000  # lamports the payer keeps for fees (0.05 SOL); below it, it gets an airdrop
 NODE_LEN = 146  # bytes of a Node account (programs/README.md)
-POSITION_LEN = 105  # bytes of a StakePosition account
+POSITION_LEN = 282  # bytes of a StakePosition account (programs/README.md)
 LAMPORTS_PER_SOL = 10**9
 
 

@@ -67,7 +67,7 @@ class TestInitializeAttacks:
             ProgramAccounts(fresh.mint, fresh.stake_vault, fresh.rewards_vault, fresh.slash_destination),
             fresh.rewards_authority.pubkey(),
             fresh.slash_authority.pubkey(),
-            ConfigParams(max_slash_bps=10_001),
+            ConfigParams(max_delegation_bps=10_001),
         )
         fresh.reject(ix, [fresh.admin], "InvalidParams")
 
