@@ -7,7 +7,7 @@ Natural keys make every write idempotent: a transaction is its signature, a tran
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, Money
@@ -95,8 +95,14 @@ class ProgramEvent(Base):
     raw: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
+    # Set once the projections reflect this (finalized) event, in the same transaction: each event is applied to
+    # them exactly once, whatever batches it arrives in (indexer/projections.py).
+    projected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_program_events_name_slot", "name", "slot"),)
+    __table_args__ = (
+        Index("ix_program_events_name_slot", "name", "slot"),
+        Index("ix_program_events_projection", "projected", "status"),
+    )
 
 
 class IndexerCursor(Base):
@@ -116,7 +122,11 @@ class IndexerCursor(Base):
 
 
 class StakingNode(Base):
-    """Projection: a node of the staking program, from finalized events."""
+    """Projection: a node of the staking program, from finalized events.
+
+    ``applied_*`` is the key (slot, signature, event index) of the last event applied: later events are applied
+    on top of the row; an event that sorts before it (one slot's events split across two batches) makes the
+    node replay from its first event."""
 
     __tablename__ = "staking_nodes"
 
@@ -132,11 +142,15 @@ class StakingNode(Base):
     unbonding_shares: Mapped[int] = mapped_column(Money, default=0)
     slashed_total: Mapped[int] = mapped_column(Money, default=0)
     last_slot: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    applied_signature: Mapped[str | None] = mapped_column(String(SIG), nullable=True)
+    applied_event_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class StakePosition(Base):
     """Projection: one owner's stake on one node: shares of the node's bonded and unbonding pools and their
-    current value (``bonded``, ``unbonding`` until ``unlock_time``), and the total withdrawn."""
+    current value (``bonded``; ``unbonding``: every entry, matured or not), the earliest ``unlock_time`` of its
+    unbonding entries (None without entries), and the total withdrawn. The entries: ``stake_unbonding_entries``."""
 
     __tablename__ = "stake_positions"
 
@@ -149,6 +163,24 @@ class StakePosition(Base):
     unlock_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     withdrawn: Mapped[int] = mapped_column(Money, default=0)
     last_slot: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StakeUnbondingEntry(Base):
+    """Projection: one unbonding entry of a position (one ``request_unstake`` that added an entry), until the
+    withdraw that pays it. Keyed by the request's event; ``value`` is what its shares of the node's unbonding pool
+    are worth now (after any slash), rounded down; ``amount`` is what was requested."""
+
+    __tablename__ = "stake_unbonding_entries"
+
+    node: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(SIG), primary_key=True)
+    event_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(Money, default=0)
+    shares: Mapped[int] = mapped_column(Money, default=0)
+    value: Mapped[int] = mapped_column(Money, default=0)
+    unlock_time: Mapped[int] = mapped_column(BigInteger)
 
 
 class DistributorRoot(Base):
