@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
+from backend.models.base import Money
 from backend.models.indexer import (
     DistributorRoot,
     RewardClaim,
@@ -90,21 +91,29 @@ def apply_events(conn: Connection, events: Iterable[dict[str, Any]] | None = Non
             epochs[r.subject].append(r)
     for node in sorted(nodes):
         _project_node(conn, node, nodes[node])
-    for wallet in sorted(wallets):
-        _project_claims(conn, wallet, wallets[wallet])
-    for epoch in sorted(epochs):
-        _project_root(conn, epoch, epochs[epoch])
-    conn.execute(
-        update(EVENTS)
-        .where(
-            EVENTS.c.signature == bindparam("s"),
-            EVENTS.c.ix_path == bindparam("p"),
-            EVENTS.c.event_index == bindparam("i"),
-        )
-        .values(projected=True),
-        [{"s": r.signature, "p": r.ix_path, "i": r.event_index} for r in rows],
-    )
+    if wallets:
+        _project_claims(conn, wallets)
+    if epochs:
+        _project_roots(conn, epochs)
+    _mark_projected(conn, [(r[0], r[1], int(r[2])) for r in rows])
     return len(rows)
+
+
+def _mark_projected(conn: Connection, keys: list[tuple[str, str, int]]) -> None:
+    """Set ``projected`` on exactly these events (signature, ix_path, event_index): an event another writer
+    committed meanwhile stays unprojected, for the next call. One statement on PostgreSQL, one executemany on
+    SQLite, without the ORM's per-row parameter work (this runs for every event)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE program_events SET projected = true FROM (SELECT unnest(%(s)s::text[]) AS s, "
+            "unnest(%(p)s::text[]) AS p, unnest(%(i)s::int[]) AS i) AS k "
+            "WHERE signature = k.s AND ix_path = k.p AND event_index = k.i",
+            {"s": [k[0] for k in keys], "p": [k[1] for k in keys], "i": [k[2] for k in keys]},
+        )
+        return
+    conn.exec_driver_sql(
+        "UPDATE program_events SET projected = 1 WHERE signature = ? AND ix_path = ? AND event_index = ?", keys
+    )
 
 
 def rebuild_all(conn: Connection) -> None:
@@ -139,15 +148,14 @@ def _project_node(conn: Connection, node: str, new: list[EventRow]) -> None:
         _replay_node(conn, node)
         return
     before = state.pools()
-    positions: dict[str, Position] = {}
+    fields = [json.loads(r.fields) for r in new]
+    positions = _load_positions(conn, node, sorted({f["owner"] for f in fields if "owner" in f}))
 
     def position(owner: str) -> Position:
-        if owner not in positions:
-            positions[owner] = _load_position(conn, node, owner)
-        return positions[owner]
+        return positions.setdefault(owner, Position(owner))
 
-    for r in new:
-        state.apply(_key(r), r.name, json.loads(r.fields), position)
+    for r, f in zip(new, fields, strict=True):
+        state.apply(_key(r), r.name, f, position)
     _store(conn, state, list(positions.values()), replace_node=row is not None)
     if state.pools() != before:
         _refresh_values(conn, state, skip=set(positions))
@@ -166,26 +174,30 @@ def _replay_node(conn: Connection, node: str) -> None:
     _store(conn, state, positions, replace_node=True)
 
 
-def _load_position(conn: Connection, node: str, owner: str) -> Position:
-    r = conn.execute(select(POSITIONS).where(POSITIONS.c.node == node, POSITIONS.c.owner == owner)).first()
-    if r is None:
-        return Position(owner)
+def _load_positions(conn: Connection, node: str, owners: list[str]) -> dict[str, Position]:
+    """The stored positions (with their entries) of ``owners`` on ``node``; owners without a row are left out."""
+    if not owners:
+        return {}
+    out = {
+        r.owner: Position(
+            r.owner,
+            shares=int(r.shares),
+            unbonding_shares=int(r.unbonding_shares),
+            withdrawn=int(r.withdrawn),
+            last_slot=int(r.last_slot),
+        )
+        for r in conn.execute(select(POSITIONS).where(POSITIONS.c.node == node, POSITIONS.c.owner.in_(owners)))
+    }
     entries = conn.execute(
         select(ENTRIES)
-        .where(ENTRIES.c.node == node, ENTRIES.c.owner == owner)
+        .where(ENTRIES.c.node == node, ENTRIES.c.owner.in_(owners))
         .order_by(ENTRIES.c.slot, ENTRIES.c.signature, ENTRIES.c.event_index)
-    ).all()
-    return Position(
-        owner,
-        shares=int(r.shares),
-        unbonding_shares=int(r.unbonding_shares),
-        withdrawn=int(r.withdrawn),
-        last_slot=int(r.last_slot),
-        entries=[
-            Entry(e.signature, int(e.event_index), int(e.slot), int(e.amount), int(e.shares), int(e.unlock_time))
-            for e in entries
-        ],
     )
+    for e in entries:
+        out[e.owner].entries.append(
+            Entry(e.signature, int(e.event_index), int(e.slot), int(e.amount), int(e.shares), int(e.unlock_time))
+        )
+    return out
 
 
 def _store(conn: Connection, state: NodeState, positions: list[Position], *, replace_node: bool) -> None:
@@ -198,10 +210,24 @@ def _store(conn: Connection, state: NodeState, positions: list[Position], *, rep
     owners = [p.owner for p in positions]
     for t in (POSITIONS, ENTRIES):
         conn.execute(delete(t).where(t.c.node == state.node, t.c.owner.in_(owners)))
-    conn.execute(POSITIONS.insert(), [state.position_row(p) for p in positions])
-    entries = [e for p in positions for e in state.entry_rows(p)]
-    if entries:
-        conn.execute(ENTRIES.insert(), entries)
+    _insert(conn, POSITIONS, [state.position_row(p) for p in positions])
+    _insert(conn, ENTRIES, [e for p in positions for e in state.entry_rows(p)])
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows: one ``INSERT ... SELECT FROM json_populate_recordset`` on PostgreSQL (one round trip; integers
+    travel as exact JSON numbers), an executemany in process on SQLite."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    cols = ", ".join(rows[0])
+    conn.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::"{table.name}", '
+        "%(rows)s::json)",
+        {"rows": json.dumps(rows)},
+    )
 
 
 def _refresh_values(conn: Connection, state: NodeState, skip: set[str]) -> None:
@@ -220,62 +246,82 @@ def _refresh_values(conn: Connection, state: NodeState, skip: set[str]) -> None:
             continue
         bonded, unbonding = state.bonded(int(r.shares)), state.unbonding(int(r.unbonding_shares))
         if (bonded, unbonding) != (int(r.bonded), int(r.unbonding)):
-            changed.append({"o": r.owner, "b": bonded, "u": unbonding})
-    if changed:
-        conn.execute(
-            update(POSITIONS)
-            .where(POSITIONS.c.node == node, POSITIONS.c.owner == bindparam("o"))
-            .values(bonded=bindparam("b"), unbonding=bindparam("u")),
-            changed,
-        )
+            changed.append({"node": node, "owner": r.owner, "bonded": bonded, "unbonding": unbonding})
+    _update(conn, POSITIONS, ["node", "owner"], changed)
     moved = []
     cols = (ENTRIES.c.owner, ENTRIES.c.signature, ENTRIES.c.event_index, ENTRIES.c.shares, ENTRIES.c.value)
     for e in conn.execute(select(*cols).where(ENTRIES.c.node == node)):
         value = state.unbonding(int(e.shares))
         if e.owner not in skip and value != int(e.value):
-            moved.append({"o": e.owner, "s": e.signature, "i": e.event_index, "v": value})
-    if moved:
-        conn.execute(
-            update(ENTRIES)
-            .where(
-                ENTRIES.c.node == node,
-                ENTRIES.c.owner == bindparam("o"),
-                ENTRIES.c.signature == bindparam("s"),
-                ENTRIES.c.event_index == bindparam("i"),
+            moved.append(
+                {"node": node, "owner": e.owner, "signature": e.signature, "event_index": e.event_index, "value": value}
             )
-            .values(value=bindparam("v")),
-            moved,
-        )
+    _update(conn, ENTRIES, ["node", "owner", "signature", "event_index"], moved)
+
+
+def _update(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Set the non-key columns of ``rows`` on the rows of ``table`` they name by ``keys``.
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` (values travel as text and are cast, so amounts stay exact);
+    SQLite: an executemany in process."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    sets = [c for c in cols if c not in keys]
+    if conn.dialect.name != "postgresql":
+        stmt = update(table).values({c: bindparam(f"v_{c}") for c in sets})
+        for k in keys:
+            stmt = stmt.where(table.c[k] == bindparam(f"v_{k}"))
+        conn.execute(stmt, [{f"v_{c}": r[c] for c in cols} for r in rows])
+        return
+    cast = {
+        c: "numeric" if isinstance(table.c[c].type, Money) else "bigint" if c == "event_index" else "text" for c in cols
+    }
+    source = ", ".join(f"unnest(%({c})s::text[])::{cast[c]} AS {c}" for c in cols)
+    conn.exec_driver_sql(
+        f'UPDATE "{table.name}" AS t SET {", ".join(f"{c} = v.{c}" for c in sets)} FROM (SELECT {source}) AS v '
+        f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in keys)}",
+        {c: [str(r[c]) for r in rows] for c in cols},
+    )
 
 
 # -- claims and roots ----------------------------------------------------------------------------------------
 
 
-def _project_claims(conn: Connection, wallet: str, new: list[EventRow]) -> None:
-    """Lifetime claimed (the largest cumulative amount), claim count and last slot: order does not matter."""
-    row = conn.execute(select(CLAIMS).where(CLAIMS.c.wallet == wallet)).first()
-    total = max(int(json.loads(r.fields)["cumulativeAmount"]) for r in new)
-    out = {
-        "wallet": wallet,
-        "claimed_total": max(total, int(row.claimed_total)) if row else total,
-        "claims": len(new) + (int(row.claims) if row else 0),
-        "last_slot": max([int(r.slot) for r in new] + ([int(row.last_slot)] if row else [])),
+def _project_claims(conn: Connection, wallets: dict[str, list[EventRow]]) -> None:
+    """Lifetime claimed (the largest cumulative amount), claim count and last slot per wallet: order-free."""
+    keys = sorted(wallets)
+    old = {r.wallet: r for r in conn.execute(select(CLAIMS).where(CLAIMS.c.wallet.in_(keys)))}
+    out = []
+    for wallet in keys:
+        new, row = wallets[wallet], old.get(wallet)
+        total = max(int(json.loads(r.fields)["cumulativeAmount"]) for r in new)
+        out.append(
+            {
+                "wallet": wallet,
+                "claimed_total": max(total, int(row.claimed_total)) if row else total,
+                "claims": len(new) + (int(row.claims) if row else 0),
+                "last_slot": max([int(r.slot) for r in new] + ([int(row.last_slot)] if row else [])),
+            }
+        )
+    conn.execute(delete(CLAIMS).where(CLAIMS.c.wallet.in_(keys)))
+    conn.execute(CLAIMS.insert(), out)
+
+
+def _project_roots(conn: Connection, epochs: dict[str, list[EventRow]]) -> None:
+    """The root of each epoch from its last event in (slot, signature) order."""
+    keys = sorted(int(e) for e in epochs)
+    old = {
+        int(r.epoch): (int(r.slot), str(r.signature))
+        for r in conn.execute(select(ROOTS).where(ROOTS.c.epoch.in_(keys)))
     }
-    conn.execute(delete(CLAIMS).where(CLAIMS.c.wallet == wallet))
-    conn.execute(CLAIMS.insert(), [out])
-
-
-def _project_root(conn: Connection, epoch: str, new: list[EventRow]) -> None:
-    """The root of an epoch from its last event in (slot, signature) order."""
-    last = new[-1]
-    row = conn.execute(select(ROOTS).where(ROOTS.c.epoch == int(epoch))).first()
-    if row is not None and (int(row.slot), str(row.signature)) > (int(last.slot), str(last.signature)):
-        return
-    f = json.loads(last.fields)
-    conn.execute(delete(ROOTS).where(ROOTS.c.epoch == int(epoch)))
-    conn.execute(
-        ROOTS.insert(),
-        [
+    out = []
+    for epoch, new in epochs.items():
+        last = new[-1]
+        if old.get(int(epoch), (-1, "")) > (int(last.slot), str(last.signature)):
+            continue
+        f = json.loads(last.fields)
+        out.append(
             {
                 "epoch": int(epoch),
                 "root": f["root"],
@@ -283,5 +329,7 @@ def _project_root(conn: Connection, epoch: str, new: list[EventRow]) -> None:
                 "signature": last.signature,
                 "slot": int(last.slot),
             }
-        ],
-    )
+        )
+    if out:
+        conn.execute(delete(ROOTS).where(ROOTS.c.epoch.in_([r["epoch"] for r in out])))
+        conn.execute(ROOTS.insert(), out)

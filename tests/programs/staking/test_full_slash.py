@@ -21,20 +21,12 @@ D = header_defines()
 COOLDOWN = 14 * 86_400
 
 
-def patch_u64(env: Env, address: Pubkey, offset: int, value: int) -> None:
-    """Overwrite a u64 of an account's data (state the program could not have written)."""
+def patch(env: Env, address: Pubkey, offset: int, value: int, fmt: str = "<Q") -> None:
+    """Overwrite a field of an account's data (state the program could not have written)."""
     acc = env.svm.get_account(address)
     assert acc is not None
     data = bytearray(bytes(acc.data))
-    struct.pack_into("<Q", data, offset, value)
-    env.svm.set_account(address, Account(acc.lamports, bytes(data), acc.owner, acc.executable, acc.rent_epoch))
-
-
-def patch_u16(env: Env, address: Pubkey, offset: int, value: int) -> None:
-    acc = env.svm.get_account(address)
-    assert acc is not None
-    data = bytearray(bytes(acc.data))
-    struct.pack_into("<H", data, offset, value)
+    struct.pack_into(fmt, data, offset, value)
     env.svm.set_account(address, Account(acc.lamports, bytes(data), acc.owner, acc.executable, acc.rent_epoch))
 
 
@@ -76,7 +68,7 @@ class TestSlashCap:
     def test_a_slash_of_100_percent_is_refused_even_under_an_old_config_that_allows_it(self, env: Env) -> None:
         op, _, node = env.register()
         env.ok(env.stake_ix(op, node, env.token_account(op.pubkey(), 1_000 * IO), 1_000 * IO), [op])
-        patch_u16(env, env.client.config, D["CONFIG_OFF_P_MAX_SLASH_BPS"], 10_000)  # written before the cap
+        patch(env, env.client.config, D["CONFIG_OFF_P_MAX_SLASH_BPS"], 10_000, "<H")  # written before the cap
         r = env.reject(slash_ix(env, node, 10_000), [env.slash_authority], "SlashTooLarge")  # type: ignore[arg-type]
         log = anchor_error(r.logs)
         assert log is not None and log.compared == ("10000", "9999")
@@ -113,8 +105,8 @@ class TestDepletedPool:
         env.ok(env.client.request_unstake(d.pubkey(), node, 100 * IO), [d])
         # what a 100% slash left behind: no stake in either pool (sent to the slash destination), shares unchanged
         n = env.decode(node)
-        patch_u64(env, node, D["NODE_OFF_TOTAL_STAKE"], 0)
-        patch_u64(env, node, D["NODE_OFF_UNBONDING_STAKE"], 0)
+        patch(env, node, D["NODE_OFF_TOTAL_STAKE"], 0)
+        patch(env, node, D["NODE_OFF_UNBONDING_STAKE"], 0)
         set_token_amount(env, env.stake_vault, env.balance(env.stake_vault) - n.total_stake - n.unbonding_stake)
         return op, op_tok, d, d_tok, node
 
@@ -154,8 +146,8 @@ class TestDepletedPool:
         env.ok(env.stake_ix(d, node, d_tok, 500 * IO), [d])
         for _ in range(8):
             env.ok(env.client.request_unstake(d.pubkey(), node, IO), [d])
-        patch_u64(env, node, D["NODE_OFF_TOTAL_STAKE"], 0)
-        patch_u64(env, node, D["NODE_OFF_UNBONDING_STAKE"], 0)
+        patch(env, node, D["NODE_OFF_TOTAL_STAKE"], 0)
+        patch(env, node, D["NODE_OFF_UNBONDING_STAKE"], 0)
         env.ok(env.client.request_unstake(d.pubkey(), node, 0), [d])
         pos = env.decode(env.client.position(node, d.pubkey()))
         assert pos.shares == 0 and pos.entry_count == 8
