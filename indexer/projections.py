@@ -66,10 +66,14 @@ def _key(r: EventRow) -> EventKey:
 def apply_events(conn: Connection, events: Iterable[dict[str, Any]] | None = None) -> int:
     """Apply every finalized event not yet projected; returns how many events were taken.
 
-    ``events`` (the batch just written) is not needed: the database says which events are new, so a call after a
-    crash, a repeated call or a call with another batch's events all do the right thing.
+    The database says which events are new (``projected``), so a repeated call, a call after a crash or a call
+    with another batch's events all do the right thing. ``events`` is the batch just written: when it holds no
+    finalized event, nothing new can be waiting (every write projects its events in its own transaction), so the
+    pending (confirmed) path returns at once and never projects beside a running backfill; ``None`` (the start
+    of a finalized pass, after a migration reset the projections) looks at the database.
     """
-    del events
+    if events is not None and not any(e.get("status") == FINALIZED for e in events):
+        return 0
     rows = conn.execute(
         select(*_COLS)
         .where(EVENTS.c.projected.is_(False), EVENTS.c.status == FINALIZED)

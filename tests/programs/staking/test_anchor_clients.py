@@ -137,15 +137,22 @@ async def test_anchorpy_names_the_error_and_its_logs_carry_the_anchor_line(deplo
         accounts = {k: Pubkey.from_string(v) for k, v in d.stake_accounts().items()}
         # anchorpy's context takes snake_case account names
         ctx = Context(accounts={_snake(k): v for k, v in accounts.items()})
-        with pytest.raises(ProgramError) as caught:
+        with pytest.raises(ProgramError) as zero:
             await program.rpc["stake"](0, ctx=ctx)
-    err = caught.value
+        with pytest.raises(ProgramError) as cap:
+            await program.rpc["stake"](1_001 * IO, ctx=ctx)
+    err = zero.value
     assert (err.code, err.msg) == (6013, "The amount must be greater than zero")
     line = (
         "Program log: AnchorError occurred. Error Code: ZeroAmount. Error Number: 6013. "
         "Error Message: The amount must be greater than zero."
     )
     assert line in (err.logs or [])
+    err = cap.value
+    assert (err.code, err.msg) == (6018, "Delegated stake would exceed max_delegation_bps of the node's stake")
+    logs = err.logs or []
+    i = next(i for i, x in enumerate(logs) if "AnchorError occurred. Error Code: DelegationCapExceeded." in x)
+    assert logs[i + 1 : i + 3] == [f"Program log: Left: {1_001 * IO}", f"Program log: Right: {2_001 * IO // 2}"]
 
 
 def _snake(name: str) -> str:
