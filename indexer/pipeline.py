@@ -278,6 +278,10 @@ class Indexer:
 
     async def backfill_all(self, progress: Progress | None = None) -> dict[str, int]:
         """One finalized pass over every address, then drop pending rows that never finalized."""
+        from indexer.projections import apply_events
+
+        with self.engine.begin() as conn:  # events stored but not projected yet (after a migration reset them)
+            apply_events(conn)
         finalized_slot = await self.rpc.get_slot(FINALIZED)
         result = {}
         with self.engine.connect() as conn:

@@ -1,4 +1,5 @@
-"""Compare the database with the chain: token-account flows vs balances, node projections vs Node accounts."""
+"""Compare the database with the chain: token-account flows vs balances, node projections vs Node accounts,
+position projections (shares and unbonding entries) vs StakePosition accounts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, case, func, select
 from indexer.config import IndexerConfig
 from indexer.errors import MalformedEvent
 from indexer.pipeline import Indexer
-from indexer.projections import NODES, POSITIONS, rebuild_all
+from indexer.projections import ENTRIES, NODES, POSITIONS, rebuild_all
 from indexer.store import FINALIZED, TRANSFERS
 
 
@@ -113,6 +114,9 @@ async def _program_checks(engine: Engine, rpc: Any, program_id: str, coder: Any)
     with engine.connect() as conn:
         db_nodes = {r.node: r for r in conn.execute(select(NODES))}
         db_pos = {(r.node, r.owner): r for r in conn.execute(select(POSITIONS))}
+        db_entries: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+        for e in conn.execute(select(ENTRIES)):
+            db_entries.setdefault((e.node, e.owner), []).append((int(e.amount), int(e.shares), int(e.unlock_time)))
     items = [Item("nodes", sorted(db_nodes), sorted(chain_nodes))]
     for key, n in sorted(chain_nodes.items()):
         row = db_nodes.get(key)
@@ -124,12 +128,16 @@ async def _program_checks(engine: Engine, rpc: Any, program_id: str, coder: Any)
     items.append(Item("positions", len(live_db), len(live_chain)))
     for pkey in sorted(live_chain):
         r = db_pos.get(pkey)
-        pos_vals = {col: getattr(r, col) for col in POSITION_FIELDS} if r else None
-        items.append(
-            Item(
-                f"position {pkey[0][:6]}/{pkey[1][:6]}",
-                pos_vals,
-                {col: int(chain_pos[pkey][f]) for col, f in POSITION_FIELDS.items()},
-            )
+        pos_vals: dict[str, Any] | None = {col: getattr(r, col) for col in POSITION_FIELDS} if r else None
+        chain = chain_pos[pkey]
+        chain_vals: dict[str, Any] = {col: int(chain[f]) for col, f in POSITION_FIELDS.items()}
+        # Unbonding entries as (amount, shares, unlock_time), sorted: requests of one slot may be stored in
+        # another order than the chain's.
+        if pos_vals is not None:
+            pos_vals["entries"] = sorted(db_entries.get(pkey, []))
+        chain_vals["entries"] = sorted(
+            (int(e["amount"]), int(e["shares"]), int(e["unlockTime"]))
+            for e in chain.get("entries", [])[: int(chain.get("entryCount", 0))]
         )
+        items.append(Item(f"position {pkey[0][:6]}/{pkey[1][:6]}", pos_vals, chain_vals))
     return items

@@ -11,13 +11,13 @@ ACCOUNT_LEN: dict[str, int] = {
     "Config": 273,
     "Distributor": 73,
     "Node": 146,
-    "StakePosition": 105,
+    "StakePosition": 282,
     "ClaimStatus": 49,
 }
 CONFIG_LEN = 273
 DISTRIBUTOR_LEN = 73
 NODE_LEN = 146
-STAKE_POSITION_LEN = 105
+STAKE_POSITION_LEN = 282
 CLAIM_STATUS_LEN = 49
 
 ERROR_BASE = 6000
@@ -61,5 +61,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     6035: ("InsufficientFunds", "The source token account holds less than the amount"),
     6036: ("AccountNotWritable", "An account that must be writable was passed read-only"),
     6037: ("NotEnoughAccounts", "The instruction needs more accounts"),
+    6038: ("MaxSlashBpsTooHigh", "max_slash_bps must be below 10000 so that a slash never empties a pool"),
+    6039: ("TooManyUnbondingEntries", "The position has 8 unbonding entries: withdraw the matured ones first"),
 }
 MAX_PROOF_LEN = 32

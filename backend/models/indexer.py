@@ -9,7 +9,7 @@ Natural keys make every write idempotent: a transaction is its signature, a tran
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, Money
@@ -97,8 +97,14 @@ class ProgramEvent(Base):
     raw: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
+    # Set once the projections reflect this (finalized) event, in the same transaction: each event is applied to
+    # them exactly once, whatever batches it arrives in (indexer/projections.py).
+    projected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_program_events_name_slot", "name", "slot"),)
+    __table_args__ = (
+        Index("ix_program_events_name_slot", "name", "slot"),
+        Index("ix_program_events_projection", "projected", "status"),
+    )
 
 
 class IndexerCursor(Base):

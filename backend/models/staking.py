@@ -14,7 +14,11 @@ from backend.models.indexer import KEY, SIG
 
 
 class StakingNode(Base):
-    """Projection: a node of the staking program, from finalized events."""
+    """Projection: a node of the staking program, from finalized events.
+
+    ``applied_*`` is the key (slot, signature, event index) of the last event applied: later events are applied
+    on top of the row; an event that sorts before it (one slot's events split across two batches) makes the
+    node replay from its first event."""
 
     __tablename__ = "staking_nodes"
 
@@ -30,11 +34,15 @@ class StakingNode(Base):
     unbonding_shares: Mapped[int] = mapped_column(Money, default=0)
     slashed_total: Mapped[int] = mapped_column(Money, default=0)
     last_slot: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    applied_signature: Mapped[str | None] = mapped_column(String(SIG), nullable=True)
+    applied_event_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class StakePosition(Base):
     """Projection: one owner's stake on one node: shares of the node's bonded and unbonding pools and their
-    current value (``bonded``, ``unbonding`` until ``unlock_time``), and the total withdrawn."""
+    current value (``bonded``; ``unbonding``: every entry, matured or not), the earliest ``unlock_time`` of its
+    unbonding entries (None without entries), and the total withdrawn. The entries: ``stake_unbonding_entries``."""
 
     __tablename__ = "stake_positions"
 
@@ -47,6 +55,24 @@ class StakePosition(Base):
     unlock_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     withdrawn: Mapped[int] = mapped_column(Money, default=0)
     last_slot: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StakeUnbondingEntry(Base):
+    """Projection: one unbonding entry of a position (one ``request_unstake`` that added an entry), until the
+    withdraw that pays it. Keyed by the request's event; ``value`` is what its shares of the node's unbonding pool
+    are worth now (after any slash), rounded down; ``amount`` is what was requested."""
+
+    __tablename__ = "stake_unbonding_entries"
+
+    node: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(SIG), primary_key=True)
+    event_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(Money, default=0)
+    shares: Mapped[int] = mapped_column(Money, default=0)
+    value: Mapped[int] = mapped_column(Money, default=0)
+    unlock_time: Mapped[int] = mapped_column(BigInteger)
 
 
 class DistributorRoot(Base):

@@ -11,7 +11,14 @@ from backend.deps import NowDep, PageDep, SessionDep, pubkey
 from backend.errors import NotFound
 from backend.models.staking import StakePosition, StakingNode
 from backend.staking import repository as repo
-from backend.staking.schemas import NodeOut, NodePage, NodePositions, PositionOut, WalletPositions
+from backend.staking.schemas import (
+    NodeOut,
+    NodePage,
+    NodePositions,
+    PositionOut,
+    UnbondingEntryOut,
+    WalletPositions,
+)
 from backend.staking.service import commission_at, delegated_share_bps, withdrawable
 
 router = APIRouter(tags=["staking"])
@@ -50,19 +57,38 @@ def _nodes_out(session: Session, rows: Sequence[StakingNode], now: int) -> list[
     return out
 
 
-def _position_out(p: StakePosition, now: int) -> PositionOut:
-    return PositionOut(
-        node=p.node,
-        owner=p.owner,
-        shares=str(p.shares),
-        bonded=str(p.bonded),
-        unbonding_shares=str(p.unbonding_shares),
-        unbonding=str(p.unbonding),
-        unlock_time=p.unlock_time,
-        withdrawable=str(withdrawable(p.unbonding, p.unlock_time, now)),
-        withdrawn=str(p.withdrawn),
-        last_slot=p.last_slot,
-    )
+def _positions_out(session: Session, rows: Sequence[StakePosition], now: int) -> list[PositionOut]:
+    keys = [(p.node, p.owner) for p in rows]
+    entries, pools = repo.entries(session, keys), repo.unbonding_pools(session, sorted({p.node for p in rows}))
+    out = []
+    for p in rows:
+        mine = entries.get((p.node, p.owner), [])
+        stake, shares = pools.get(p.node, (0, 0))
+        out.append(
+            PositionOut(
+                node=p.node,
+                owner=p.owner,
+                shares=str(p.shares),
+                bonded=str(p.bonded),
+                unbonding_shares=str(p.unbonding_shares),
+                unbonding=str(p.unbonding),
+                unlock_time=p.unlock_time,
+                withdrawable=str(withdrawable([(e.shares, e.unlock_time) for e in mine], stake, shares, now)),
+                withdrawn=str(p.withdrawn),
+                entries=[
+                    UnbondingEntryOut(
+                        amount=str(e.amount),
+                        value=str(e.value),
+                        unlock_time=e.unlock_time,
+                        withdrawable=e.unlock_time <= now,
+                        signature=e.signature,
+                    )
+                    for e in mine
+                ],
+                last_slot=p.last_slot,
+            )
+        )
+    return out
 
 
 @router.get("/nodes", response_model=NodePage, summary="Nodes with stake, commission and delegated share")
@@ -90,14 +116,15 @@ def node_positions(node: str, session: SessionDep, page: PageDep, now: NowDep) -
         raise NotFound(f"node {node} is not known")
     rows = repo.node_positions(session, node, page.limit, page.offset)
     total = repo.position_counts(session, [node]).get(node, 0)
-    items = [_position_out(p, now) for p in rows]
+    items = _positions_out(session, rows, now)
     return NodePositions(node=node, items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/wallets/{wallet}/positions", response_model=WalletPositions, summary="A wallet's stake positions")
 def wallet_positions(wallet: str, session: SessionDep, now: NowDep) -> WalletPositions:
-    """Bonded, unbonding (with unlock time) and withdrawable stake of a wallet, per node and summed."""
-    items = [_position_out(p, now) for p in repo.wallet_positions(session, pubkey(wallet, "wallet"))]
+    """Bonded, unbonding (each entry with its unlock time) and withdrawable stake of a wallet, per node and
+    summed."""
+    items = _positions_out(session, repo.wallet_positions(session, pubkey(wallet, "wallet")), now)
     return WalletPositions(
         wallet=wallet,
         at=now,

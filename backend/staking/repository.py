@@ -1,4 +1,5 @@
-"""Queries over the indexer's staking projections (``staking_nodes``, ``stake_positions``, ``program_events``)."""
+"""Queries over the indexer's staking projections (``staking_nodes``, ``stake_positions``,
+``stake_unbonding_entries``, ``program_events``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.models.indexer import FINALIZED, ProgramEvent
-from backend.models.staking import StakePosition, StakingNode
+from backend.models.staking import StakePosition, StakeUnbondingEntry, StakingNode
 
 
 def count_nodes(session: Session) -> int:
@@ -85,3 +86,34 @@ def wallet_positions(session: Session, wallet: str) -> Sequence[StakePosition]:
     """Every position a wallet owns, by node."""
     stmt = select(StakePosition).where(StakePosition.owner == wallet).order_by(StakePosition.node)
     return session.scalars(stmt).all()
+
+
+def unbonding_pools(session: Session, nodes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(unbonding_stake, unbonding_shares) of each node: what its entries are worth together."""
+    if not nodes:
+        return {}
+    stmt = select(StakingNode.node, StakingNode.unbonding_stake, StakingNode.unbonding_shares).where(
+        StakingNode.node.in_(nodes)
+    )
+    return {node: (int(stake), int(shares)) for node, stake, shares in session.execute(stmt)}
+
+
+def entries(
+    session: Session, positions: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[StakeUnbondingEntry]]:
+    """The unbonding entries of each (node, owner), in request order."""
+    if not positions:
+        return {}
+    nodes = sorted({n for n, _ in positions})
+    owners = sorted({o for _, o in positions})
+    stmt = (
+        select(StakeUnbondingEntry)
+        .where(StakeUnbondingEntry.node.in_(nodes), StakeUnbondingEntry.owner.in_(owners))
+        .order_by(StakeUnbondingEntry.slot, StakeUnbondingEntry.signature, StakeUnbondingEntry.event_index)
+    )
+    wanted = set(positions)
+    out: dict[tuple[str, str], list[StakeUnbondingEntry]] = {}
+    for e in session.scalars(stmt):
+        if (e.node, e.owner) in wanted:
+            out.setdefault((e.node, e.owner), []).append(e)
+    return out

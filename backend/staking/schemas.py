@@ -38,6 +38,17 @@ class NodePage(BaseModel):
     offset: int
 
 
+class UnbondingEntryOut(BaseModel):
+    """One unbonding entry of a position (one request_unstake): it unlocks on its own, and it bears any slash of
+    the node until it is withdrawn."""
+
+    amount: Annotated[Amount, Field(description="Amount requested")]
+    value: Annotated[Amount, Field(description="What the entry is worth now (after slashes), rounded down")]
+    unlock_time: int = Field(description="Unix time the entry can be withdrawn")
+    withdrawable: bool = Field(description="Whether the entry has unlocked at the evaluated time")
+    signature: str = Field(description="The request_unstake transaction")
+
+
 class PositionOut(BaseModel):
     """One owner's stake on one node."""
 
@@ -46,10 +57,13 @@ class PositionOut(BaseModel):
     shares: str
     bonded: Amount
     unbonding_shares: str
-    unbonding: Amount
-    unlock_time: int | None = Field(description="Unix time the unbonding stake can be withdrawn")
-    withdrawable: Annotated[Amount, Field(description="Unbonding stake withdrawable at the evaluated time")]
+    unbonding: Annotated[Amount, Field(description="Value of every unbonding entry, matured or not")]
+    unlock_time: int | None = Field(description="Earliest unlock time of the unbonding entries (None without any)")
+    withdrawable: Annotated[
+        Amount, Field(description="What withdraw pays at the evaluated time: the entries unlocked by then")
+    ]
     withdrawn: Annotated[Amount, Field(description="Total withdrawn so far")]
+    entries: list[UnbondingEntryOut] = Field(description="Unbonding entries, in request order (at most 8)")
     last_slot: int
 
 

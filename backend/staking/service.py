@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 BPS = 10_000
 
 
@@ -16,11 +18,21 @@ def commission_at(
     return current, pending
 
 
-def withdrawable(unbonding: int, unlock_time: int | None, now: int) -> int:
-    """Unbonding stake a position can withdraw at ``now`` (all of it once the cooldown is over)."""
-    if unbonding <= 0 or unlock_time is None or now < unlock_time:
+def share_value(shares: int, stake: int, total_shares: int) -> int:
+    """Value of ``shares`` in a pool of (stake, total_shares), rounded down; the last holder takes the pool (the
+    program's rule, programs/staking/src/stake.c)."""
+    if total_shares <= 0:
         return 0
-    return unbonding
+    if shares == total_shares:
+        return stake
+    return shares * stake // total_shares
+
+
+def withdrawable(entries: Iterable[tuple[int, int]], unbonding_stake: int, unbonding_shares: int, now: int) -> int:
+    """What ``withdraw`` pays at ``now``: the value of the shares of every entry (shares, unlock_time) unlocked by
+    then, taken together out of the node's unbonding pool (unbonding_stake, unbonding_shares)."""
+    matured = sum(shares for shares, unlock_time in entries if unlock_time <= now)
+    return share_value(matured, unbonding_stake, unbonding_shares) if matured else 0
 
 
 def delegated_share_bps(total_stake: int, operator_stake: int) -> int:

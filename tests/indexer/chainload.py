@@ -175,6 +175,9 @@ class Loader:
         return int(self.rpc("getTokenAccountBalance", [account, {"commitment": "finalized"}])["value"]["amount"])
 
 
+MAX_UNBONDING_ENTRIES = 8
+
+
 class StakeLoader:
     """Stake traffic on the staking program: each demo wallet operates one node and stakes/unstakes on it."""
 
@@ -188,6 +191,7 @@ class StakeLoader:
         self.nodes: dict[str, Pubkey] = {}  # operator pubkey -> node account
         self.staked: dict[str, int] = {}
         self.unstaked: dict[str, int] = {}
+        self.requests: dict[str, int] = {}  # unstake requests per owner: the program keeps 8 unbonding entries
 
     def _send(self, txs: list[Transaction]) -> list[str]:
         calls = [
@@ -229,10 +233,15 @@ class StakeLoader:
             p = self.ld.payers[self.ld._n % len(self.ld.payers)]
             owner = str(p.keypair.pubkey())
             node = self.nodes[owner]
-            if self.ld._n % 4 == 0 and self.staked.get(owner, 0) - self.unstaked.get(owner, 0) > 10:
+            if (
+                self.ld._n % 4 == 0
+                and self.staked.get(owner, 0) - self.unstaked.get(owner, 0) > 10
+                and self.requests.get(owner, 0) < MAX_UNBONDING_ENTRIES  # none matures within a test's time
+            ):
                 amount = self.ld.rng.randint(1, 10)
                 ix = self.client.request_unstake(p.keypair.pubkey(), node, amount)
                 self.unstaked[owner] = self.unstaked.get(owner, 0) + amount
+                self.requests[owner] = self.requests.get(owner, 0) + 1
             else:
                 amount = self.ld.rng.randint(1_000, 100_000)
                 ix = self.client.stake(p.keypair.pubkey(), node, p.io_account, self.stake_vault, amount)

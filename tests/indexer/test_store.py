@@ -206,7 +206,7 @@ class TestStakeReplay:
         import based58
 
         from indexer.decode import decode_events
-        from indexer.projections import NODES, POSITIONS
+        from indexer.projections import ENTRIES, NODES, POSITIONS
 
         ctx = context("handmade_meta.json")
         node, a, b = (
@@ -221,7 +221,7 @@ class TestStakeReplay:
         steps = [
             ev("Staked", node + a + struct.pack("<QQ?Q", 1000, 1000, False, 1000)),
             ev("Staked", node + b + struct.pack("<QQ?Q", 1000, 1000, True, 2000)),
-            ev("UnstakeRequested", node + a + struct.pack("<QQq", 400, 400, 1_800_000_000)),
+            ev("UnstakeRequested", node + a + struct.pack("<QQqQ", 400, 400, 1_800_000_000, 400)),
             ev("Slashed", node + struct.pack("<HIQ", 1000, 7, 200)),  # 10%: 160 bonded + 40 unbonding
         ]
         rows = []
@@ -251,6 +251,15 @@ class TestStakeReplay:
         )
         assert (pb.shares, pb.bonded, pb.unbonding) == (1000, 900, 0)
         assert pa.bonded + pb.bonded == n.total_stake
+        with db_engine.connect() as conn:
+            (entry,) = conn.execute(select(ENTRIES)).all()
+        assert (entry.owner, entry.amount, entry.shares, entry.value, entry.unlock_time) == (
+            based58.b58encode(a).decode(),
+            400,
+            400,
+            360,  # 10% slashed while unbonding
+            1_800_000_000,
+        )
 
 
 class TestUndecodableTransactionsAreKept:

@@ -21,32 +21,36 @@ uint64_t mul64(uint64_t a, uint64_t b, uint64_t *out) {
   return 0;
 }
 
-uint64_t need_accounts(const Ctx *c, uint64_t n) {
+uint64_t need_accounts(Ctx *c, uint64_t n) {
   /* Every instruction needs fewer than IOG_MAX_ACCOUNTS accounts, so all of them are recorded. */
   return c->p->ka_num < n ? ERR_NOT_ENOUGH_ACCOUNTS : 0;
 }
 
-uint64_t need_signer(const SolAccountInfo *a) { return a->is_signer ? 0 : ERR_MISSING_SIGNER; }
-
-uint64_t need_writable(const SolAccountInfo *a) { return a->is_writable ? 0 : ERR_ACCOUNT_NOT_WRITABLE; }
-
-uint64_t need_distinct(const SolAccountInfo *a, const SolAccountInfo *b) {
-  return sol_pubkey_eq(a->key, b->key) ? ERR_DUPLICATE_ACCOUNT : 0;
+uint64_t need_signer(Ctx *c, const SolAccountInfo *a) {
+  return a->is_signer ? 0 : fail_at(c, a, ERR_MISSING_SIGNER);
 }
 
-uint64_t need_token_program(const SolAccountInfo *a) {
+uint64_t need_writable(Ctx *c, const SolAccountInfo *a) {
+  return a->is_writable ? 0 : fail_at(c, a, ERR_ACCOUNT_NOT_WRITABLE);
+}
+
+uint64_t need_distinct(Ctx *c, const SolAccountInfo *a, const SolAccountInfo *b) {
+  return sol_pubkey_eq(a->key, b->key) ? fail_at(c, b, ERR_DUPLICATE_ACCOUNT) : 0;
+}
+
+uint64_t need_token_program(Ctx *c, const SolAccountInfo *a) {
   SolPubkey id = IOG_TOKEN_PROGRAM_ID;
-  return sol_pubkey_eq(a->key, &id) ? 0 : ERR_INVALID_PROGRAM;
+  return sol_pubkey_eq(a->key, &id) ? 0 : fail_at(c, a, ERR_INVALID_PROGRAM);
 }
 
-uint64_t need_system_program(const SolAccountInfo *a) {
+uint64_t need_system_program(Ctx *c, const SolAccountInfo *a) {
   SolPubkey id = IOG_SYSTEM_PROGRAM_ID;
-  return sol_pubkey_eq(a->key, &id) ? 0 : ERR_INVALID_PROGRAM;
+  return sol_pubkey_eq(a->key, &id) ? 0 : fail_at(c, a, ERR_INVALID_PROGRAM);
 }
 
-uint64_t load_account(const Ctx *c, const SolAccountInfo *a, uint64_t disc, uint64_t len) {
-  if (!sol_pubkey_eq(a->owner, c->program_id)) return ERR_INVALID_ACCOUNT_OWNER;
-  if (a->data_len < len || iog_load_u64(a->data) != disc) return ERR_INVALID_DISCRIMINATOR;
+uint64_t load_account(Ctx *c, const SolAccountInfo *a, uint64_t disc, uint64_t len) {
+  if (!sol_pubkey_eq(a->owner, c->program_id)) return fail_at(c, a, ERR_INVALID_ACCOUNT_OWNER);
+  if (a->data_len < len || iog_load_u64(a->data) != disc) return fail_at(c, a, ERR_INVALID_DISCRIMINATOR);
   return 0;
 }
 
@@ -70,18 +74,18 @@ static uint64_t make_seeds(SolSignerSeed *out, const Seeds *s, const uint8_t *bu
   return n;
 }
 
-uint64_t check_pda(const Ctx *c, const SolAccountInfo *a, const Seeds *s, uint8_t bump) {
+uint64_t check_pda(Ctx *c, const SolAccountInfo *a, const Seeds *s, uint8_t bump) {
   SolSignerSeed seeds[4];
   uint64_t n = make_seeds(seeds, s, &bump);
-  return iog_check_pda(seeds, n, c->program_id, a->key) ? ERR_INVALID_PDA : 0;
+  return iog_check_pda(seeds, n, c->program_id, a->key) ? fail_at(c, a, ERR_INVALID_PDA) : 0;
 }
 
-uint64_t find_pda(const Ctx *c, const SolAccountInfo *a, const Seeds *s, uint8_t *bump) {
+uint64_t find_pda(Ctx *c, const SolAccountInfo *a, const Seeds *s, uint8_t *bump) {
   SolSignerSeed seeds[3];
   SolPubkey derived;
   uint64_t n = make_seeds(seeds, s, NULL);
-  if (iog_find_pda(seeds, n, c->program_id, &derived, bump)) return ERR_INVALID_PDA;
-  return sol_pubkey_eq(&derived, a->key) ? 0 : ERR_INVALID_PDA;
+  if (iog_find_pda(seeds, n, c->program_id, &derived, bump)) return fail_at(c, a, ERR_INVALID_PDA);
+  return sol_pubkey_eq(&derived, a->key) ? 0 : fail_at(c, a, ERR_INVALID_PDA);
 }
 
 /* Rent-exempt minimum of an account of `space` bytes. */
@@ -101,10 +105,11 @@ IOG_INLINE uint64_t system_call(const SolAccountInfo *a, const SolAccountInfo *b
   return sol_invoke_signed_c(&ix, infos, 3, signer, signer ? 1 : 0);
 }
 
-uint64_t create_pda(const Ctx *c, const NewAccount *n) {
+uint64_t create_pda(Ctx *c, const NewAccount *n) {
   SolAccountInfo *acct = n->account;
   SolPubkey system_id = IOG_SYSTEM_PROGRAM_ID;
-  if (acct->data_len != 0 || !sol_pubkey_eq(acct->owner, &system_id)) return ERR_ACCOUNT_ALREADY_INITIALIZED;
+  if (acct->data_len != 0 || !sol_pubkey_eq(acct->owner, &system_id))
+    return fail_at(c, acct, ERR_ACCOUNT_ALREADY_INITIALIZED);
   uint64_t lamports;
   TRY(rent_minimum(n->space, &lamports));
   SolSignerSeed seeds[4];
@@ -133,7 +138,7 @@ uint64_t create_pda(const Ctx *c, const NewAccount *n) {
   return 0;
 }
 
-uint64_t load_config(const Ctx *c, const SolAccountInfo *cfg, Params *out) {
+uint64_t load_config(Ctx *c, const SolAccountInfo *cfg, Params *out) {
   TRY(load_account(c, cfg, DISC_CONFIG, CONFIG_LEN));
   Seeds s = SEEDS("config", NULL, NULL);
   TRY(check_pda(c, cfg, &s, cfg->data[CONFIG_OFF_BUMP]));
@@ -148,30 +153,35 @@ uint64_t load_config(const Ctx *c, const SolAccountInfo *cfg, Params *out) {
   return 0;
 }
 
-uint64_t load_node(const Ctx *c, const SolAccountInfo *node) {
+uint64_t load_node(Ctx *c, const SolAccountInfo *node) {
   TRY(load_account(c, node, DISC_NODE, NODE_LEN));
   Seeds s = SEEDS("node", KEY_AT(node, NODE_OFF_NODE_KEY), NULL);
   return check_pda(c, node, &s, node->data[NODE_OFF_BUMP]);
 }
 
-uint64_t load_distributor(const Ctx *c, const SolAccountInfo *d) {
+uint64_t load_distributor(Ctx *c, const SolAccountInfo *d) {
   TRY(load_account(c, d, DISC_DISTRIBUTOR, DISTRIBUTOR_LEN));
   Seeds s = SEEDS("distributor", NULL, NULL);
   return check_pda(c, d, &s, d->data[DISTRIBUTOR_OFF_BUMP]);
 }
 
-uint64_t check_vault_authority(const Ctx *c, const SolAccountInfo *cfg, const SolAccountInfo *va) {
+uint64_t check_vault_authority(Ctx *c, const SolAccountInfo *cfg, const SolAccountInfo *va) {
   Seeds s = SEEDS("vault_authority", NULL, NULL);
   return check_pda(c, va, &s, cfg->data[CONFIG_OFF_VAULT_AUTHORITY_BUMP]);
 }
 
-uint64_t check_token_account(const SolAccountInfo *a, const SolPubkey *mint, const SolPubkey *owner,
+uint64_t need_vault(Ctx *c, const SolAccountInfo *a, const SolAccountInfo *cfg, uint64_t config_off) {
+  const SolPubkey *recorded = KEY_AT(cfg, config_off);
+  return sol_pubkey_eq(a->key, recorded) ? 0 : fail_keys(c, a, ERR_INVALID_VAULT, recorded);
+}
+
+uint64_t check_token_account(Ctx *c, const SolAccountInfo *a, const SolPubkey *mint, const SolPubkey *owner,
                              uint64_t *amount) {
   IogTokenAccount t;
-  if (iog_token_account_read(a, &t)) return ERR_INVALID_TOKEN_ACCOUNT;
-  if (t.state != IOG_TOKEN_STATE_INITIALIZED) return ERR_INVALID_TOKEN_ACCOUNT;
-  if (!sol_pubkey_eq(t.mint, mint)) return ERR_INVALID_MINT;
-  if (owner && !sol_pubkey_eq(t.owner, owner)) return ERR_INVALID_TOKEN_ACCOUNT;
+  if (iog_token_account_read(a, &t)) return fail_at(c, a, ERR_INVALID_TOKEN_ACCOUNT);
+  if (t.state != IOG_TOKEN_STATE_INITIALIZED) return fail_at(c, a, ERR_INVALID_TOKEN_ACCOUNT);
+  if (!sol_pubkey_eq(t.mint, mint)) return fail_at(c, a, ERR_INVALID_MINT);
+  if (owner && !sol_pubkey_eq(t.owner, owner)) return fail_at(c, a, ERR_INVALID_TOKEN_ACCOUNT);
   if (amount) *amount = t.amount;
   return 0;
 }
@@ -190,11 +200,12 @@ uint64_t read_params(IogReader *r, Params *out) {
   return iog_read_bool(r, &out->paused);
 }
 
-uint64_t validate_params(const Params *p) {
+uint64_t validate_params(Ctx *c, const Params *p) {
   if (p->cooldown_seconds < 0 || p->cooldown_seconds > MAX_PERIOD_SECONDS) return ERR_INVALID_PARAMS;
   if (p->commission_notice_seconds < 0 || p->commission_notice_seconds > MAX_PERIOD_SECONDS) return ERR_INVALID_PARAMS;
-  if (p->max_delegation_bps > BPS_DENOM || p->max_commission_bps > BPS_DENOM || p->max_slash_bps > BPS_DENOM)
-    return ERR_INVALID_PARAMS;
+  if (p->max_delegation_bps > BPS_DENOM || p->max_commission_bps > BPS_DENOM) return ERR_INVALID_PARAMS;
+  /* A slash of 100% would leave shares without stake: the pool could never take stake again. */
+  if (p->max_slash_bps > MAX_SLASH_BPS) return fail_values(c, ERR_MAX_SLASH_BPS_TOO_HIGH, p->max_slash_bps, MAX_SLASH_BPS);
   return 0;
 }
 

@@ -12,10 +12,12 @@ static void emit_config_updated(const SolPubkey *admin, const Params *p) {
 }
 
 /* Checks a vault at initialize: IO mint, owned by the vault authority, no delegate, no close authority. */
-static uint64_t check_new_vault(const SolAccountInfo *vault, const SolAccountInfo *mint, const SolAccountInfo *va) {
-  TRY(check_token_account(vault, mint->key, va->key, NULL));
+static uint64_t check_new_vault(Ctx *c, const SolAccountInfo *vault, const SolAccountInfo *mint,
+                                const SolAccountInfo *va) {
+  TRY(check_token_account(c, vault, mint->key, va->key, NULL));
   /* delegate COption tag at 72, close_authority COption tag at 129 */
-  if (iog_load_u32(vault->data + 72) != 0 || iog_load_u32(vault->data + 129) != 0) return ERR_INVALID_TOKEN_ACCOUNT;
+  if (iog_load_u32(vault->data + 72) != 0 || iog_load_u32(vault->data + 129) != 0)
+    return fail_at(c, vault, ERR_INVALID_TOKEN_ACCOUNT);
   return 0;
 }
 
@@ -30,16 +32,17 @@ static uint64_t check_new_vault(const SolAccountInfo *vault, const SolAccountInf
  * without an upgrade authority (loader v2: test runtimes, genesis) has no one to bind to.
  * Program account: u32 tag, programdata address. ProgramData: u32 tag, u64 slot, Option<Pubkey> authority.
  */
-static uint64_t check_upgrade_authority(const Ctx *c, const SolAccountInfo *program, const SolAccountInfo *pdata,
+static uint64_t check_upgrade_authority(Ctx *c, const SolAccountInfo *program, const SolAccountInfo *pdata,
                                         const SolAccountInfo *admin) {
   SolPubkey loader = LOADER_V3_ID;
-  if (!sol_pubkey_eq(program->key, c->program_id)) return ERR_INVALID_PROGRAM;
+  if (!sol_pubkey_eq(program->key, c->program_id)) return fail_keys(c, program, ERR_INVALID_PROGRAM, c->program_id);
   if (!sol_pubkey_eq(program->owner, &loader)) return 0;
   if (program->data_len < 36 || !sol_pubkey_eq((const SolPubkey *)(program->data + 4), pdata->key))
-    return ERR_INVALID_PROGRAM;
-  if (!sol_pubkey_eq(pdata->owner, &loader) || pdata->data_len < 45) return ERR_INVALID_PROGRAM;
-  if (pdata->data[12] != 1 || !sol_pubkey_eq((const SolPubkey *)(pdata->data + 13), admin->key))
-    return ERR_UNAUTHORIZED;
+    return fail_at(c, pdata, ERR_INVALID_PROGRAM);
+  if (!sol_pubkey_eq(pdata->owner, &loader) || pdata->data_len < 45) return fail_at(c, pdata, ERR_INVALID_PROGRAM);
+  if (pdata->data[12] != 1) return fail_at(c, admin, ERR_UNAUTHORIZED);
+  if (!sol_pubkey_eq((const SolPubkey *)(pdata->data + 13), admin->key))
+    return fail_keys(c, admin, ERR_UNAUTHORIZED, (const SolPubkey *)(pdata->data + 13));
   return 0;
 }
 
@@ -58,16 +61,16 @@ uint64_t ix_initialize(Ctx *c) {
   iog_reader_init(&r, c->args, c->args_len, ERR_INVALID_INSTRUCTION);
   TRY(read_params(&r, &p));
   TRY(iog_read_end(&r));
-  TRY(validate_params(&p));
-  TRY(need_signer(admin));
-  TRY(need_writable(admin));
-  TRY(need_writable(cfg));
-  TRY(need_writable(dist));
-  TRY(need_system_program(sys));
+  TRY(validate_params(c, &p));
+  TRY(need_signer(c, admin));
+  TRY(need_writable(c, admin));
+  TRY(need_writable(c, cfg));
+  TRY(need_writable(c, dist));
+  TRY(need_system_program(c, sys));
   TRY(check_upgrade_authority(c, &ka[11], &ka[12], admin));
-  TRY(need_distinct(stake_vault, rewards_vault));
-  TRY(need_distinct(slash_dest, stake_vault));
-  TRY(need_distinct(slash_dest, rewards_vault));
+  TRY(need_distinct(c, stake_vault, rewards_vault));
+  TRY(need_distinct(c, slash_dest, stake_vault));
+  TRY(need_distinct(c, slash_dest, rewards_vault));
   uint8_t cfg_bump, dist_bump, va_bump;
   Seeds cfg_seeds = SEEDS("config", NULL, NULL), dist_seeds = SEEDS("distributor", NULL, NULL);
   Seeds va_seeds = SEEDS("vault_authority", NULL, NULL);
@@ -75,10 +78,10 @@ uint64_t ix_initialize(Ctx *c) {
   TRY(find_pda(c, dist, &dist_seeds, &dist_bump));
   TRY(find_pda(c, va, &va_seeds, &va_bump));
   IogMint m;
-  if (iog_mint_read(mint, &m)) return ERR_INVALID_MINT;
-  TRY(check_new_vault(stake_vault, mint, va));
-  TRY(check_new_vault(rewards_vault, mint, va));
-  TRY(check_token_account(slash_dest, mint->key, NULL, NULL));
+  if (iog_mint_read(mint, &m)) return fail_at(c, mint, ERR_INVALID_MINT);
+  TRY(check_new_vault(c, stake_vault, mint, va));
+  TRY(check_new_vault(c, rewards_vault, mint, va));
+  TRY(check_token_account(c, slash_dest, mint->key, NULL, NULL));
 
   NewAccount new_cfg = {admin, cfg, sys, CONFIG_LEN, cfg_seeds, cfg_bump};
   NewAccount new_dist = {admin, dist, sys, DISTRIBUTOR_LEN, dist_seeds, dist_bump};
@@ -113,11 +116,12 @@ uint64_t ix_update_config(Ctx *c) {
   iog_reader_init(&r, c->args, c->args_len, ERR_INVALID_INSTRUCTION);
   TRY(read_params(&r, &p));
   TRY(iog_read_end(&r));
-  TRY(need_signer(admin));
+  TRY(need_signer(c, admin));
   TRY(load_config(c, cfg, &old));
-  TRY(need_writable(cfg));
-  if (!sol_pubkey_eq(admin->key, KEY_AT(cfg, CONFIG_OFF_ADMIN))) return ERR_UNAUTHORIZED;
-  TRY(validate_params(&p));
+  TRY(need_writable(c, cfg));
+  if (!sol_pubkey_eq(admin->key, KEY_AT(cfg, CONFIG_OFF_ADMIN)))
+    return fail_keys(c, admin, ERR_UNAUTHORIZED, KEY_AT(cfg, CONFIG_OFF_ADMIN));
+  TRY(validate_params(c, &p));
   store_params(cfg, &p);
   emit_config_updated(admin->key, &p);
   return 0;

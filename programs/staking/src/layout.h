@@ -14,6 +14,20 @@
 #define IX_SLASH 0x8e5cb108a1128dccULL
 #define IX_DEACTIVATE_NODE 0x9d17f8169272b9f2ULL
 
+/* Instruction indexes (IDL order), for the account names of error logs. */
+#define IXI_INITIALIZE 0
+#define IXI_UPDATE_CONFIG 1
+#define IXI_REGISTER_NODE 2
+#define IXI_STAKE 3
+#define IXI_REQUEST_UNSTAKE 4
+#define IXI_WITHDRAW 5
+#define IXI_SET_COMMISSION 6
+#define IXI_POST_REWARDS_ROOT 7
+#define IXI_CLAIM 8
+#define IXI_SLASH 9
+#define IXI_DEACTIVATE_NODE 10
+#define IX_COUNT 11
+
 /* Account discriminators, offsets (from the start of account data) and sizes. */
 #define DISC_CONFIG 0x82ccfa1ee0aa0c9bULL
 #define CONFIG_OFF_ADMIN 8
@@ -68,16 +82,23 @@
 #define STAKE_POSITION_OFF_OWNER 40
 #define STAKE_POSITION_OFF_SHARES 72
 #define STAKE_POSITION_OFF_UNBONDING_SHARES 80
-#define STAKE_POSITION_OFF_PENDING_AMOUNT 88
-#define STAKE_POSITION_OFF_UNLOCK_TIME 96
-#define STAKE_POSITION_OFF_BUMP 104
-#define STAKE_POSITION_LEN 105
+#define STAKE_POSITION_OFF_ENTRIES 88
+#define STAKE_POSITION_OFF_ENTRY_COUNT 280
+#define STAKE_POSITION_OFF_BUMP 281
+#define STAKE_POSITION_LEN 282
 
 #define DISC_CLAIM_STATUS 0x60965ff79df9b716ULL
 #define CLAIM_STATUS_OFF_WALLET 8
 #define CLAIM_STATUS_OFF_CLAIMED 40
 #define CLAIM_STATUS_OFF_BUMP 48
 #define CLAIM_STATUS_LEN 49
+
+/* UnbondingEntry: offsets inside one entry, its size, entries per StakePosition. */
+#define UNBONDING_ENTRY_OFF_AMOUNT 0
+#define UNBONDING_ENTRY_OFF_SHARES 8
+#define UNBONDING_ENTRY_OFF_UNLOCK_TIME 16
+#define UNBONDING_ENTRY_LEN 24
+#define MAX_UNBONDING_ENTRIES 8
 
 /* Event discriminators: sha256("event:<Name>")[:8] as little-endian u64. */
 #define EV_CONFIG_UPDATED 0xc2c6130b7ae6f128ULL
@@ -133,3 +154,131 @@
 #define ERR_INSUFFICIENT_FUNDS 6035
 #define ERR_ACCOUNT_NOT_WRITABLE 6036
 #define ERR_NOT_ENOUGH_ACCOUNTS 6037
+#define ERR_MAX_SLASH_BPS_TOO_HIGH 6038
+#define ERR_TOO_MANY_UNBONDING_ENTRIES 6039
+#define ERROR_BASE 6000
+#define ERROR_COUNT 40
+
+#ifdef IOG_ERROR_TABLES
+/* Text logged for each custom error after Anchor's prefix, indexed by code - ERROR_BASE. */
+typedef struct {
+  const char *text;
+  uint64_t len;
+} IogText;
+static const IogText ERROR_TEXTS[ERROR_COUNT] = {
+    {"Error Code: Unauthorized. Error Number: 6000. Error Message: The signer is not the authority this instruction requires.", 119},
+    {"Error Code: MissingSigner. Error Number: 6001. Error Message: A required signer did not sign.", 93},
+    {"Error Code: Paused. Error Number: 6002. Error Message: The program is paused.", 77},
+    {"Error Code: InvalidParams. Error Number: 6003. Error Message: A configuration parameter is out of range.", 104},
+    {"Error Code: InvalidAccountOwner. Error Number: 6004. Error Message: An account is not owned by the expected program.", 116},
+    {"Error Code: InvalidDiscriminator. Error Number: 6005. Error Message: An account does not hold the expected account type.", 120},
+    {"Error Code: InvalidPda. Error Number: 6006. Error Message: An account is not the expected program-derived address.", 114},
+    {"Error Code: AccountAlreadyInitialized. Error Number: 6007. Error Message: The account to create already exists.", 111},
+    {"Error Code: InvalidMint. Error Number: 6008. Error Message: A token account does not hold the IO mint.", 102},
+    {"Error Code: InvalidTokenAccount. Error Number: 6009. Error Message: A token account is not owned by the expected wallet.", 120},
+    {"Error Code: InvalidVault. Error Number: 6010. Error Message: A vault account is not the one recorded in Config.", 111},
+    {"Error Code: InvalidProgram. Error Number: 6011. Error Message: A program account is not the expected program.", 109},
+    {"Error Code: DuplicateAccount. Error Number: 6012. Error Message: The same account was passed twice.", 99},
+    {"Error Code: ZeroAmount. Error Number: 6013. Error Message: The amount must be greater than zero.", 96},
+    {"Error Code: MathOverflow. Error Number: 6014. Error Message: Arithmetic overflow.", 81},
+    {"Error Code: AmountTooSmall. Error Number: 6015. Error Message: The amount is worth zero shares.", 95},
+    {"Error Code: NodeNotActive. Error Number: 6016. Error Message: The node is deactivated.", 86},
+    {"Error Code: InsufficientStake. Error Number: 6017. Error Message: The position holds less stake than requested.", 111},
+    {"Error Code: DelegationCapExceeded. Error Number: 6018. Error Message: Delegated stake would exceed max_delegation_bps of the node's stake.", 138},
+    {"Error Code: BelowMinimumStake. Error Number: 6019. Error Message: The operator's stake would fall below min_stake_per_gpu * gpu_units.", 134},
+    {"Error Code: NothingPending. Error Number: 6020. Error Message: The position has no stake in cooldown.", 101},
+    {"Error Code: CooldownNotElapsed. Error Number: 6021. Error Message: The cooldown has not elapsed.", 96},
+    {"Error Code: CommissionTooHigh. Error Number: 6022. Error Message: The commission exceeds max_commission_bps.", 108},
+    {"Error Code: CommissionChangePending. Error Number: 6023. Error Message: A commission increase is already scheduled.", 115},
+    {"Error Code: EpochNotIncreasing. Error Number: 6024. Error Message: The epoch must be greater than the latest posted epoch.", 122},
+    {"Error Code: CumulativeTotalDecreased. Error Number: 6025. Error Message: The cumulative total must never decrease.", 114},
+    {"Error Code: EpochRewardsCapExceeded. Error Number: 6026. Error Message: The root adds more than max_epoch_rewards.", 114},
+    {"Error Code: VaultUnderfunded. Error Number: 6027. Error Message: The rewards vault would hold less than cumulative total minus claimed.", 135},
+    {"Error Code: InvalidProof. Error Number: 6028. Error Message: The merkle proof does not match the posted root.", 109},
+    {"Error Code: NothingToClaim. Error Number: 6029. Error Message: Everything up to this amount was already claimed.", 112},
+    {"Error Code: ProofTooLong. Error Number: 6030. Error Message: The merkle proof has more than 32 levels.", 102},
+    {"Error Code: SlashTooLarge. Error Number: 6031. Error Message: slash_bps exceeds max_slash_bps.", 94},
+    {"Error Code: PoolDepleted. Error Number: 6032. Error Message: The node's share pool holds shares but no stake.", 109},
+    {"Error Code: InvalidGpuUnits. Error Number: 6033. Error Message: gpu_units must be between 1 and 65535.", 102},
+    {"Error Code: InvalidInstruction. Error Number: 6034. Error Message: Unknown instruction or malformed instruction data.", 117},
+    {"Error Code: InsufficientFunds. Error Number: 6035. Error Message: The source token account holds less than the amount.", 118},
+    {"Error Code: AccountNotWritable. Error Number: 6036. Error Message: An account that must be writable was passed read-only.", 121},
+    {"Error Code: NotEnoughAccounts. Error Number: 6037. Error Message: The instruction needs more accounts.", 102},
+    {"Error Code: MaxSlashBpsTooHigh. Error Number: 6038. Error Message: max_slash_bps must be below 10000 so that a slash never empties a pool.", 138},
+    {"Error Code: TooManyUnbondingEntries. Error Number: 6039. Error Message: The position has 8 unbonding entries: withdraw the matured ones first.", 142},
+};
+/* Account names of every instruction in IDL order, snake_case as an Anchor program names them. */
+static const IogText ACCOUNT_NAMES[] = {
+    {"admin", 5}, /* initialize */
+    {"config", 6}, /* initialize */
+    {"distributor", 11}, /* initialize */
+    {"vault_authority", 15}, /* initialize */
+    {"io_mint", 7}, /* initialize */
+    {"stake_vault", 11}, /* initialize */
+    {"rewards_vault", 13}, /* initialize */
+    {"rewards_authority", 17}, /* initialize */
+    {"slash_authority", 15}, /* initialize */
+    {"slash_destination", 17}, /* initialize */
+    {"system_program", 14}, /* initialize */
+    {"program", 7}, /* initialize */
+    {"program_data", 12}, /* initialize */
+    {"admin", 5}, /* update_config */
+    {"config", 6}, /* update_config */
+    {"operator", 8}, /* register_node */
+    {"node_key", 8}, /* register_node */
+    {"config", 6}, /* register_node */
+    {"node", 4}, /* register_node */
+    {"system_program", 14}, /* register_node */
+    {"owner", 5}, /* stake */
+    {"config", 6}, /* stake */
+    {"node", 4}, /* stake */
+    {"position", 8}, /* stake */
+    {"owner_token", 11}, /* stake */
+    {"stake_vault", 11}, /* stake */
+    {"token_program", 13}, /* stake */
+    {"system_program", 14}, /* stake */
+    {"owner", 5}, /* request_unstake */
+    {"config", 6}, /* request_unstake */
+    {"node", 4}, /* request_unstake */
+    {"position", 8}, /* request_unstake */
+    {"owner", 5}, /* withdraw */
+    {"config", 6}, /* withdraw */
+    {"node", 4}, /* withdraw */
+    {"position", 8}, /* withdraw */
+    {"owner_token", 11}, /* withdraw */
+    {"stake_vault", 11}, /* withdraw */
+    {"vault_authority", 15}, /* withdraw */
+    {"token_program", 13}, /* withdraw */
+    {"operator", 8}, /* set_commission */
+    {"config", 6}, /* set_commission */
+    {"node", 4}, /* set_commission */
+    {"rewards_authority", 17}, /* post_rewards_root */
+    {"config", 6}, /* post_rewards_root */
+    {"distributor", 11}, /* post_rewards_root */
+    {"funding_source", 14}, /* post_rewards_root */
+    {"rewards_vault", 13}, /* post_rewards_root */
+    {"token_program", 13}, /* post_rewards_root */
+    {"wallet", 6}, /* claim */
+    {"config", 6}, /* claim */
+    {"distributor", 11}, /* claim */
+    {"claim_status", 12}, /* claim */
+    {"wallet_token", 12}, /* claim */
+    {"rewards_vault", 13}, /* claim */
+    {"vault_authority", 15}, /* claim */
+    {"token_program", 13}, /* claim */
+    {"system_program", 14}, /* claim */
+    {"slash_authority", 15}, /* slash */
+    {"config", 6}, /* slash */
+    {"node", 4}, /* slash */
+    {"stake_vault", 11}, /* slash */
+    {"slash_destination", 17}, /* slash */
+    {"vault_authority", 15}, /* slash */
+    {"token_program", 13}, /* slash */
+    {"operator", 8}, /* deactivate_node */
+    {"config", 6}, /* deactivate_node */
+    {"node", 4}, /* deactivate_node */
+};
+/* Index into ACCOUNT_NAMES of each instruction's first account, and its account count. */
+static const uint8_t IX_ACCOUNTS_START[IX_COUNT] = {0, 13, 15, 20, 28, 32, 40, 43, 49, 58, 65};
+static const uint8_t IX_ACCOUNTS_COUNT[IX_COUNT] = {13, 2, 5, 8, 4, 8, 3, 6, 9, 7, 3};
+#endif /* IOG_ERROR_TABLES */

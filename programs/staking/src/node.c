@@ -16,17 +16,18 @@ uint64_t ix_register_node(Ctx *c) {
   TRY(iog_read_u32(&r, &gpu_units));
   TRY(iog_read_u16(&r, &commission));
   TRY(iog_read_end(&r));
-  TRY(need_signer(op));
-  TRY(need_signer(nk));
-  TRY(need_writable(op));
-  TRY(need_writable(node));
-  TRY(need_distinct(op, nk));
-  TRY(need_system_program(sys));
+  TRY(need_signer(c, op));
+  TRY(need_signer(c, nk));
+  TRY(need_writable(c, op));
+  TRY(need_writable(c, node));
+  TRY(need_distinct(c, op, nk));
+  TRY(need_system_program(c, sys));
   Params p;
   TRY(load_config(c, cfg, &p));
   if (p.paused) return ERR_PAUSED;
-  if (gpu_units == 0 || gpu_units > MAX_GPU_UNITS) return ERR_INVALID_GPU_UNITS;
-  if (commission > p.max_commission_bps) return ERR_COMMISSION_TOO_HIGH;
+  if (gpu_units == 0 || gpu_units > MAX_GPU_UNITS) return fail_values(c, ERR_INVALID_GPU_UNITS, gpu_units, MAX_GPU_UNITS);
+  if (commission > p.max_commission_bps)
+    return fail_values(c, ERR_COMMISSION_TOO_HIGH, commission, p.max_commission_bps);
   uint8_t bump;
   Seeds seeds = SEEDS("node", nk->key, NULL);
   TRY(find_pda(c, node, &seeds, &bump));
@@ -60,12 +61,13 @@ uint64_t ix_register_node(Ctx *c) {
 static uint64_t operator_node(Ctx *c, Params *p) {
   TRY(need_accounts(c, 3));
   SolAccountInfo *op = &c->p->ka[0], *cfg = &c->p->ka[1], *node = &c->p->ka[2];
-  TRY(need_signer(op));
+  TRY(need_signer(c, op));
   TRY(load_config(c, cfg, p));
   if (p->paused) return ERR_PAUSED;
   TRY(load_node(c, node));
-  TRY(need_writable(node));
-  if (!sol_pubkey_eq(op->key, KEY_AT(node, NODE_OFF_OPERATOR))) return ERR_UNAUTHORIZED;
+  TRY(need_writable(c, node));
+  if (!sol_pubkey_eq(op->key, KEY_AT(node, NODE_OFF_OPERATOR)))
+    return fail_keys(c, op, ERR_UNAUTHORIZED, KEY_AT(node, NODE_OFF_OPERATOR));
   return 0;
 }
 
@@ -84,7 +86,7 @@ uint64_t ix_set_commission(Ctx *c) {
   Params p;
   TRY(operator_node(c, &p));
   SolAccountInfo *node = &c->p->ka[2];
-  if (bps > p.max_commission_bps) return ERR_COMMISSION_TOO_HIGH;
+  if (bps > p.max_commission_bps) return fail_values(c, ERR_COMMISSION_TOO_HIGH, bps, p.max_commission_bps);
   int64_t now = now_ts();
   uint16_t current = LD16(node, NODE_OFF_COMMISSION_BPS);
   uint16_t pending = LD16(node, NODE_OFF_PENDING_COMMISSION_BPS);
@@ -121,7 +123,7 @@ uint64_t ix_deactivate_node(Ctx *c) {
   Params p;
   TRY(operator_node(c, &p));
   SolAccountInfo *op = &c->p->ka[0], *node = &c->p->ka[2];
-  if (node->data[NODE_OFF_STATUS] != NODE_STATUS_ACTIVE) return ERR_NODE_NOT_ACTIVE;
+  if (node->data[NODE_OFF_STATUS] != NODE_STATUS_ACTIVE) return fail_at(c, node, ERR_NODE_NOT_ACTIVE);
   node->data[NODE_OFF_STATUS] = NODE_STATUS_DEACTIVATED;
   uint8_t body[64];
   sol_memcpy(body, node->key, 32);

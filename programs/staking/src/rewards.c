@@ -25,31 +25,34 @@ uint64_t ix_post_rewards_root(Ctx *c) {
   TRY(iog_read_u64(&r, &total));
   TRY(iog_read_u64(&r, &funding));
   TRY(iog_read_end(&r));
-  TRY(need_signer(auth));
+  TRY(need_signer(c, auth));
   Params p;
   TRY(load_config(c, cfg, &p));
-  if (!sol_pubkey_eq(auth->key, KEY_AT(cfg, CONFIG_OFF_REWARDS_AUTHORITY))) return ERR_UNAUTHORIZED;
+  if (!sol_pubkey_eq(auth->key, KEY_AT(cfg, CONFIG_OFF_REWARDS_AUTHORITY)))
+    return fail_keys(c, auth, ERR_UNAUTHORIZED, KEY_AT(cfg, CONFIG_OFF_REWARDS_AUTHORITY));
   if (p.paused) return ERR_PAUSED;
   TRY(load_distributor(c, dist));
-  TRY(need_writable(dist));
-  TRY(need_writable(src));
-  TRY(need_writable(vault));
-  TRY(need_token_program(&ka[5]));
-  TRY(need_distinct(src, vault));
-  if (!sol_pubkey_eq(vault->key, KEY_AT(cfg, CONFIG_OFF_REWARDS_VAULT))) return ERR_INVALID_VAULT;
+  TRY(need_writable(c, dist));
+  TRY(need_writable(c, src));
+  TRY(need_writable(c, vault));
+  TRY(need_token_program(c, &ka[5]));
+  TRY(need_distinct(c, src, vault));
+  TRY(need_vault(c, vault, cfg, CONFIG_OFF_REWARDS_VAULT));
   const SolPubkey *mint = KEY_AT(cfg, CONFIG_OFF_IO_MINT);
-  TRY(check_token_account(src, mint, auth->key, &src_balance));
-  TRY(check_token_account(vault, mint, NULL, &vault_balance));
+  TRY(check_token_account(c, src, mint, auth->key, &src_balance));
+  TRY(check_token_account(c, vault, mint, NULL, &vault_balance));
 
   uint64_t posted = LD64(dist, DISTRIBUTOR_OFF_ROOTS_POSTED), prev_total = LD64(dist, DISTRIBUTOR_OFF_CUMULATIVE_TOTAL);
-  if (posted > 0 && epoch <= LD64(dist, DISTRIBUTOR_OFF_LATEST_EPOCH)) return ERR_EPOCH_NOT_INCREASING;
-  if (total < prev_total) return ERR_CUMULATIVE_TOTAL_DECREASED;
-  if (total - prev_total > p.max_epoch_rewards) return ERR_EPOCH_REWARDS_CAP_EXCEEDED;
-  if (funding > src_balance) return ERR_INSUFFICIENT_FUNDS;
+  if (posted > 0 && epoch <= LD64(dist, DISTRIBUTOR_OFF_LATEST_EPOCH))
+    return fail_values(c, ERR_EPOCH_NOT_INCREASING, epoch, LD64(dist, DISTRIBUTOR_OFF_LATEST_EPOCH));
+  if (total < prev_total) return fail_values(c, ERR_CUMULATIVE_TOTAL_DECREASED, total, prev_total);
+  if (total - prev_total > p.max_epoch_rewards)
+    return fail_values(c, ERR_EPOCH_REWARDS_CAP_EXCEEDED, total - prev_total, p.max_epoch_rewards);
+  if (funding > src_balance) return fail_values(c, ERR_INSUFFICIENT_FUNDS, funding, src_balance);
   uint64_t vault_after, owed, count;
   TRY(add64(vault_balance, funding, &vault_after));
   TRY(sub64(total, LD64(dist, DISTRIBUTOR_OFF_TOTAL_CLAIMED), &owed));
-  if (vault_after < owed) return ERR_VAULT_UNDERFUNDED;
+  if (vault_after < owed) return fail_values(c, ERR_VAULT_UNDERFUNDED, vault_after, owed);
   TRY(add64(posted, 1, &count));
   TRY(transfer(src, vault, auth, &ka[5], funding, NULL));
   ST64(dist, DISTRIBUTOR_OFF_LATEST_EPOCH, epoch);
@@ -104,26 +107,26 @@ uint64_t ix_claim(Ctx *c) {
     uint32_t declared;
     IogReader peek = r;
     TRY(iog_read_u32(&peek, &declared));
-    if (declared > MAX_PROOF_LEN) return ERR_PROOF_TOO_LONG;
+    if (declared > MAX_PROOF_LEN) return fail_values(c, ERR_PROOF_TOO_LONG, declared, MAX_PROOF_LEN);
   }
   TRY(iog_read_vec_bytes32(&r, &proof, &n, MAX_PROOF_LEN));
   TRY(iog_read_end(&r));
-  TRY(need_signer(wallet));
-  TRY(need_writable(wallet));
+  TRY(need_signer(c, wallet));
+  TRY(need_writable(c, wallet));
   Params p;
   TRY(load_config(c, cfg, &p));
   if (p.paused) return ERR_PAUSED;
   TRY(load_distributor(c, dist));
-  TRY(need_writable(dist));
-  TRY(need_writable(status));
-  TRY(need_writable(dst));
-  TRY(need_writable(vault));
-  TRY(need_token_program(&ka[7]));
-  TRY(need_system_program(&ka[8]));
-  TRY(need_distinct(dst, vault));
-  if (!sol_pubkey_eq(vault->key, KEY_AT(cfg, CONFIG_OFF_REWARDS_VAULT))) return ERR_INVALID_VAULT;
+  TRY(need_writable(c, dist));
+  TRY(need_writable(c, status));
+  TRY(need_writable(c, dst));
+  TRY(need_writable(c, vault));
+  TRY(need_token_program(c, &ka[7]));
+  TRY(need_system_program(c, &ka[8]));
+  TRY(need_distinct(c, dst, vault));
+  TRY(need_vault(c, vault, cfg, CONFIG_OFF_REWARDS_VAULT));
   TRY(check_vault_authority(c, cfg, &ka[6]));
-  TRY(check_token_account(dst, KEY_AT(cfg, CONFIG_OFF_IO_MINT), wallet->key, NULL));
+  TRY(check_token_account(c, dst, KEY_AT(cfg, CONFIG_OFF_IO_MINT), wallet->key, NULL));
   if (LD64(dist, DISTRIBUTOR_OFF_ROOTS_POSTED) == 0) return ERR_INVALID_PROOF;
   if (!verify_proof(wallet->key, amount, proof, n, dist->data + DISTRIBUTOR_OFF_LATEST_ROOT)) return ERR_INVALID_PROOF;
 
@@ -133,16 +136,17 @@ uint64_t ix_claim(Ctx *c) {
   Seeds seeds = SEEDS("claim", wallet->key, NULL);
   if (exists) {
     TRY(load_account(c, status, DISC_CLAIM_STATUS, CLAIM_STATUS_LEN));
-    if (!sol_pubkey_eq(KEY_AT(status, CLAIM_STATUS_OFF_WALLET), wallet->key)) return ERR_INVALID_PDA;
+    if (!sol_pubkey_eq(KEY_AT(status, CLAIM_STATUS_OFF_WALLET), wallet->key)) return fail_at(c, status, ERR_INVALID_PDA);
     TRY(check_pda(c, status, &seeds, status->data[CLAIM_STATUS_OFF_BUMP]));
     claimed = LD64(status, CLAIM_STATUS_OFF_CLAIMED);
   } else {
     TRY(find_pda(c, status, &seeds, &bump));
   }
-  if (amount <= claimed) return ERR_NOTHING_TO_CLAIM;
+  if (amount <= claimed) return fail_values(c, ERR_NOTHING_TO_CLAIM, amount, claimed);
   uint64_t pay = amount - claimed, total_claimed;
   TRY(add64(LD64(dist, DISTRIBUTOR_OFF_TOTAL_CLAIMED), pay, &total_claimed));
-  if (total_claimed > LD64(dist, DISTRIBUTOR_OFF_CUMULATIVE_TOTAL)) return ERR_VAULT_UNDERFUNDED;
+  if (total_claimed > LD64(dist, DISTRIBUTOR_OFF_CUMULATIVE_TOTAL))
+    return fail_values(c, ERR_VAULT_UNDERFUNDED, total_claimed, LD64(dist, DISTRIBUTOR_OFF_CUMULATIVE_TOTAL));
   if (!exists) {
     NewAccount new_status = {wallet, status, &ka[8], CLAIM_STATUS_LEN, seeds, bump};
     TRY(create_pda(c, &new_status));

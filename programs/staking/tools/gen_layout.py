@@ -1,9 +1,9 @@
 """Single source of truth for the staking program's interface.
 
 Generates ``idl/iog_staking.json`` (pre-0.30 Anchor IDL, the format anchorpy 0.21 reads),
-``src/layout.h`` (discriminators, account offsets and sizes, error codes for the C program) and
-``backend/chain/layout.py`` (account sizes and error codes for Python) from the spec below, so the
-C side and the Python side cannot drift apart.
+``src/layout.h`` (discriminators, account offsets and sizes, error codes, and the text the program logs
+for each error, Anchor's way) and ``backend/chain/layout.py`` (account sizes and error codes for Python)
+from the spec below, so the C side and the Python side cannot drift apart.
 
 Usage: ``python gen_layout.py`` writes the three files; ``python gen_layout.py --check`` exits 1 if
 any file on disk differs from what the spec generates.
@@ -34,6 +34,18 @@ CONFIG_PARAMS = [
     ("maxSlashBps", "u16"),
     ("paused", "bool"),
 ]
+
+# One pending unstake of a position: the amount requested, its shares of the node's unbonding pool (what it is
+# worth follows slashes) and when it can be withdrawn.
+UNBONDING_ENTRY = [
+    ("amount", "u64"),
+    ("shares", "u64"),
+    ("unlockTime", "i64"),
+]
+MAX_UNBONDING_ENTRIES = 8
+
+# Named struct types of the IDL ("types"), in IDL order.
+TYPES = {"ConfigParams": CONFIG_PARAMS, "UnbondingEntry": UNBONDING_ENTRY}
 
 ACCOUNTS = {
     "Config": [
@@ -77,9 +89,9 @@ ACCOUNTS = {
         ("node", "publicKey"),
         ("owner", "publicKey"),
         ("shares", "u64"),
-        ("unbondingShares", "u64"),
-        ("pendingAmount", "u64"),
-        ("unlockTime", "i64"),
+        ("unbondingShares", "u64"),  # sum of the entries' shares
+        ("entries", ("array", "UnbondingEntry", MAX_UNBONDING_ENTRIES)),  # the first entryCount are in use
+        ("entryCount", "u8"),
         ("bump", "u8"),
     ],
     "ClaimStatus": [
@@ -239,9 +251,23 @@ EVENTS = [
             ("amount", "u64"),
             ("sharesBurned", "u64"),
             ("unlockTime", "i64"),
+            # Shares of the unbonding pool of the new entry; 0 when no entry was added (a position worth
+            # nothing leaving its bonded pool for zero).
+            ("unbondingShares", "u64"),
         ],
     ),
-    ("Withdrawn", [("node", "publicKey"), ("owner", "publicKey"), ("amount", "u64")]),
+    (
+        "Withdrawn",
+        [
+            ("node", "publicKey"),
+            ("owner", "publicKey"),
+            ("amount", "u64"),
+            # The paid entries are exactly those with unlockTime <= withdrawnAt; these two let a reader check.
+            ("unbondingShares", "u64"),
+            ("entriesPaid", "u8"),
+            ("withdrawnAt", "i64"),
+        ],
+    ),
     (
         "CommissionScheduled",
         [("node", "publicKey"), ("oldBps", "u16"), ("newBps", "u16"), ("effectiveAt", "i64")],
@@ -294,6 +320,8 @@ ERRORS = [
     ("InsufficientFunds", "The source token account holds less than the amount"),
     ("AccountNotWritable", "An account that must be writable was passed read-only"),
     ("NotEnoughAccounts", "The instruction needs more accounts"),
+    ("MaxSlashBpsTooHigh", "max_slash_bps must be below 10000 so that a slash never empties a pool"),
+    ("TooManyUnbondingEntries", "The position has 8 unbonding entries: withdraw the matured ones first"),
 ]
 ERROR_BASE = 6000
 MAX_PROOF_LEN = 32
@@ -339,8 +367,12 @@ def idl_type(t: object) -> object:
         return {"array": ["u8", 32]}
     if t == "proof":
         return {"vec": {"array": ["u8", 32]}}
-    if t == "ConfigParams" or (isinstance(t, tuple) and t[0] == "ConfigParams"):
-        return {"defined": "ConfigParams"}
+    if isinstance(t, tuple) and t[0] == "array":
+        return {"array": [idl_type(t[1]), t[2]]}
+    if isinstance(t, tuple) and t[0] in TYPES:
+        return {"defined": t[0]}
+    if t in TYPES:
+        return {"defined": t}
     return t
 
 
@@ -367,7 +399,7 @@ def build_idl() -> dict:
             for name, fields in ACCOUNTS.items()
         ],
         "types": [
-            {"name": "ConfigParams", "type": {"kind": "struct", "fields": fields_json(CONFIG_PARAMS)}},
+            {"name": name, "type": {"kind": "struct", "fields": fields_json(fields)}} for name, fields in TYPES.items()
         ],
         "events": [
             {"name": name, "fields": [dict(f, index=False) for f in fields_json(fields)]}
@@ -380,14 +412,14 @@ def build_idl() -> dict:
 
 def field_size(t: object) -> int:
     """Borsh size of a fixed-size spec type."""
-    if isinstance(t, tuple):
-        if t[0] == "bytes32":
-            return 32
-        return sum(field_size(ft) for _, ft in t[1])
-    if t == "bytes32":
+    if t == "bytes32" or (isinstance(t, tuple) and t[0] == "bytes32"):
         return 32
-    if t == "ConfigParams":
-        return sum(field_size(ft) for _, ft in CONFIG_PARAMS)
+    if isinstance(t, tuple) and t[0] == "array":
+        return field_size(t[1]) * int(t[2])
+    if isinstance(t, tuple):
+        return sum(field_size(ft) for _, ft in t[1])
+    if t in TYPES:
+        return sum(field_size(ft) for _, ft in TYPES[str(t)])
     return SIZES[str(t)]
 
 
@@ -401,6 +433,53 @@ def disc_literal(d: bytes) -> str:
     return f"0x{int.from_bytes(d, 'little'):016x}ULL"
 
 
+def c_string(text: str) -> str:
+    """A C string literal of ASCII ``text``."""
+    if not text.isascii() or any(ch in text for ch in '"\\\n'):
+        raise SystemExit(f"error text must be plain ASCII without quotes or backslashes: {text!r}")
+    return f'"{text}"'
+
+
+def error_text(code: int, name: str, msg: str) -> str:
+    """What Anchor logs after its prefix ("AnchorError occurred. " or "AnchorError caused by account: <a>. ")."""
+    return f"Error Code: {name}. Error Number: {code}. Error Message: {msg}."
+
+
+def build_error_tables() -> list[str]:
+    """Read-only tables the error logger uses (errors.c defines IOG_ERROR_TABLES before including this)."""
+    lines = [
+        "#ifdef IOG_ERROR_TABLES",
+        "/* Text logged for each custom error after Anchor's prefix, indexed by code - ERROR_BASE. */",
+        "typedef struct {",
+        "  const char *text;",
+        "  uint64_t len;",
+        "} IogText;",
+        "static const IogText ERROR_TEXTS[ERROR_COUNT] = {",
+    ]
+    for i, (n, m) in enumerate(ERRORS):
+        t = error_text(ERROR_BASE + i, n, m)
+        lines.append(f"    {{{c_string(t)}, {len(t)}}},")
+    lines.append("};")
+    lines.append("/* Account names of every instruction in IDL order, snake_case as an Anchor program names them. */")
+    lines.append("static const IogText ACCOUNT_NAMES[] = {")
+    starts = []
+    k = 0
+    for name, accs, _ in INSTRUCTIONS:
+        starts.append(k)
+        for a, _, _ in accs:
+            sn = snake(a)
+            lines.append(f"    {{{c_string(sn)}, {len(sn)}}}, /* {snake(name)} */")
+            k += 1
+    lines.append("};")
+    lines.append("/* Index into ACCOUNT_NAMES of each instruction's first account, and its account count. */")
+    lines.append(f"static const uint8_t IX_ACCOUNTS_START[IX_COUNT] = {{{', '.join(map(str, starts))}}};")
+    counts = [len(accs) for _, accs, _ in INSTRUCTIONS]
+    lines.append(f"static const uint8_t IX_ACCOUNTS_COUNT[IX_COUNT] = {{{', '.join(map(str, counts))}}};")
+    lines.append("#endif /* IOG_ERROR_TABLES */")
+    lines.append("")
+    return lines
+
+
 def build_header() -> str:
     """The C header text."""
     lines = [
@@ -411,6 +490,11 @@ def build_header() -> str:
     ]
     for name, _, _ in INSTRUCTIONS:
         lines.append(f"#define IX_{upper(name)} {disc_literal(disc('global', snake(name)))}")
+    lines.append("")
+    lines.append("/* Instruction indexes (IDL order), for the account names of error logs. */")
+    for i, (name, _, _) in enumerate(INSTRUCTIONS):
+        lines.append(f"#define IXI_{upper(name)} {i}")
+    lines.append(f"#define IX_COUNT {len(INSTRUCTIONS)}")
     lines.append("")
     lines.append("/* Account discriminators, offsets (from the start of account data) and sizes. */")
     for name, fields in ACCOUNTS.items():
@@ -429,6 +513,14 @@ def build_header() -> str:
             off += field_size(ftype)
         lines.append(f"#define {up}_LEN {off}")
         lines.append("")
+    lines.append("/* UnbondingEntry: offsets inside one entry, its size, entries per StakePosition. */")
+    sub = 0
+    for fname, ftype in UNBONDING_ENTRY:
+        lines.append(f"#define UNBONDING_ENTRY_OFF_{upper(fname)} {sub}")
+        sub += field_size(ftype)
+    lines.append(f"#define UNBONDING_ENTRY_LEN {sub}")
+    lines.append(f"#define MAX_UNBONDING_ENTRIES {MAX_UNBONDING_ENTRIES}")
+    lines.append("")
     lines.append('/* Event discriminators: sha256("event:<Name>")[:8] as little-endian u64. */')
     for name, _ in EVENTS:
         lines.append(f"#define EV_{upper(name)} {disc_literal(disc('event', name))}")
@@ -439,7 +531,10 @@ def build_header() -> str:
     lines.append("/* Custom error codes (named in the IDL). */")
     for i, (n, _) in enumerate(ERRORS):
         lines.append(f"#define ERR_{upper(n)} {ERROR_BASE + i}")
+    lines.append(f"#define ERROR_BASE {ERROR_BASE}")
+    lines.append(f"#define ERROR_COUNT {len(ERRORS)}")
     lines.append("")
+    lines.extend(build_error_tables())
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from solders.pubkey import Pubkey
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.indexer import ProgramEvent
-from backend.models.staking import StakePosition, StakingNode
+from backend.models.staking import StakePosition, StakeUnbondingEntry, StakingNode
 
 BIG = 2**60 + 7  # above 2**53: a float would lose the low digits
 OP = 2**58 + 3
@@ -48,6 +48,12 @@ def network(session_factory: sessionmaker[Session]) -> dict[str, str]:
             StakePosition(
                 node=big, owner=delegator, shares=BIG - OP, bonded=BIG - OP, unbonding_shares=BIG, unbonding=BIG,
                 unlock_time=T0, withdrawn=2**55,
+            )
+        )  # fmt: skip
+        s.add(
+            StakeUnbondingEntry(
+                node=big, owner=delegator, signature="req-1", event_index=0, slot=7, amount=BIG, shares=BIG,
+                value=BIG, unlock_time=T0,
             )
         )  # fmt: skip
         small = add_node(s, operator, 10, 10, commission_bps=100, active=False)
@@ -138,6 +144,39 @@ class TestPositions:
         assert p["withdrawn"] == str(2**55)
         assert (locked["bonded"], locked["unbonding"], locked["withdrawable"]) == (str(BIG - OP), str(BIG), "0")
         assert free["withdrawable"] == str(BIG) and free["positions"][0]["withdrawable"] == str(BIG)
+        assert free["positions"][0]["entries"] == [
+            {"amount": str(BIG), "value": str(BIG), "unlock_time": T0, "withdrawable": True, "signature": "req-1"}
+        ]
+        assert locked["positions"][0]["entries"][0]["withdrawable"] is False
+
+    def test_each_entry_unlocks_on_its_own_and_withdrawable_is_what_withdraw_pays(
+        self, client: TestClient, session_factory: sessionmaker[Session]
+    ) -> None:
+        # an unbonding pool of 271 for 300 shares: each entry of 100 shares is worth floor(100 * 271 / 300) = 90...
+        owner = key()
+        with session_factory.begin() as s:
+            node = add_node(s, key(), 1_000, 1_000, unbonding_stake=271, unbonding_shares=300)
+            s.add(
+                StakePosition(
+                    node=node, owner=owner, unbonding_shares=300, unbonding=271, unlock_time=T0,
+                )
+            )  # fmt: skip
+            for i, unlock in enumerate((T0, T0 + 10, T0 + 20)):
+                s.add(
+                    StakeUnbondingEntry(
+                        node=node, owner=owner, signature=f"req-{i}", event_index=0, slot=10 + i, amount=100,
+                        shares=100, value=90, unlock_time=unlock,
+                    )
+                )  # fmt: skip
+        url = f"/wallets/{owner}/positions"
+        steps = {T0 - 1: ("0", [False] * 3), T0: ("90", [True, False, False]), T0 + 10: ("180", [True, True, False])}
+        for at, (amount, flags) in steps.items():
+            (p,) = client.get(url, params={"at": at}).json()["positions"]
+            assert p["withdrawable"] == amount and [e["withdrawable"] for e in p["entries"]] == flags
+            assert [e["signature"] for e in p["entries"]] == ["req-0", "req-1", "req-2"]
+        # ...and once all have unlocked, withdraw pays the whole pool (271), not 3 x 90
+        (p,) = client.get(url, params={"at": T0 + 20}).json()["positions"]
+        assert p["withdrawable"] == "271" and p["unbonding"] == "271"
 
     def test_wallet_sums_across_nodes_exactly(self, client: TestClient, network: dict) -> None:
         body = client.get(f"/wallets/{network['operator']}/positions").json()

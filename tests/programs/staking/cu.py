@@ -1,6 +1,8 @@
 """Compute units per instruction of the staking program, measured in LiteSVM.
 
 Run `python -m tests.programs.staking.cu` to print the table that programs/README.md quotes;
+`python -m tests.programs.staking.cu --baseline OLD.so` measures another build of the program in the same run and
+prints both columns (e.g. the program of main: see programs/README.md).
 tests/programs/staking/test_compute_units.py asserts the budget (every instruction < 60,000 CU).
 """
 
@@ -20,6 +22,7 @@ from tests.programs.staking.harness import Env, make_env
 from tests.programs.staking.units import IO
 
 BUDGET = 60_000
+MAX_ENTRIES = 8  # unbonding entries per StakePosition
 
 
 def _depth_proof(wallet: Pubkey, amount: int, depth: int) -> tuple[bytes, list[bytes]]:
@@ -85,6 +88,24 @@ def measure(so_path: Path, logs: list[str] | None = None) -> list[tuple[str, int
     env.advance(86400)
     r = env.ok(env.client.withdraw(d.pubkey(), node, d_tok, env.stake_vault), [d])
     rows.append(("withdraw", r.compute_units))
+    # up to MAX_ENTRIES unbonding entries: the 8th request, then one withdraw paying all eight
+    d2, d2_tok = env.wallet(10_000 * IO)
+    env.ok(env.stake_ix(d2, node, d2_tok, 100 * IO), [d2])
+    for _ in range(MAX_ENTRIES - 1):
+        env.ok(env.client.request_unstake(d2.pubkey(), node, IO), [d2])
+        env.advance(1)
+    r = env.ok(env.client.request_unstake(d2.pubkey(), node, IO), [d2])
+    rows.append((f"request_unstake ({MAX_ENTRIES}th entry)", r.compute_units))
+    env.advance(86400)
+    r = env.ok(env.client.withdraw(d2.pubkey(), node, d2_tok, env.stake_vault), [d2])
+    rows.append((f"withdraw ({MAX_ENTRIES} matured entries)", r.compute_units))
+    # the failure path: Anchor's error line (and the compared values) are logged
+    r = env.send(env.stake_ix(d, node, d_tok, 0), [d])
+    assert not r.ok
+    rows.append(("stake (rejected: ZeroAmount, error logged)", r.compute_units))
+    r = env.send(env.stake_ix(d2, node, d2_tok, 5_000 * IO), [d2])
+    assert not r.ok
+    rows.append(("stake (rejected: DelegationCapExceeded, error and values logged)", r.compute_units))
     r = env.ok(env.client.set_commission(op.pubkey(), node, 900), [op])
     rows.append(("set_commission", r.compute_units))
     w, w_tok = env.wallet(0)
@@ -128,8 +149,19 @@ def table(rows: list[tuple[str, int]]) -> str:
     return "\n".join(out)
 
 
+def compare(rows: list[tuple[str, int]], baseline: dict[str, int]) -> str:
+    """Markdown table of the measurements beside a baseline's."""
+    out = ["| instruction | baseline | compute units |", "|---|---:|---:|"]
+    out += [f"| {name} | {baseline[name]:,} | {cu:,} |" for name, cu in rows]
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     from tests.fixtures.program import build_staking_so
 
-    print(table(measure_worst(build_staking_so())))
+    rows = measure_worst(build_staking_so())
+    if len(sys.argv) == 3 and sys.argv[1] == "--baseline":
+        print(compare(rows, dict(measure_worst(Path(sys.argv[2])))))
+    else:
+        print(table(rows))
     sys.exit(0)

@@ -6,6 +6,7 @@ every program interaction goes through real transactions against the real .so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,52 @@ def mint_bytes(authority: Pubkey, supply: int, decimals: int = 8) -> bytes:
         + (0).to_bytes(4, "little")
         + bytes(32)
     )
+
+
+# The three forms of Anchor's error line, as @coral-xyz/anchor 0.29's AnchorError.parse reads them
+# (ts/packages/anchor/src/error.ts); an independent reading of what the program logs.
+_ANCHOR_NO_INFO = re.compile(
+    r"^Program log: AnchorError occurred\. Error Code: (.*)\. Error Number: (\d*)\. Error Message: (.*)\.$"
+)
+_ANCHOR_ACCOUNT = re.compile(
+    r"^Program log: AnchorError caused by account: (.*)\. Error Code: (.*)\. Error Number: (\d*)\. "
+    r"Error Message: (.*)\.$"
+)
+
+
+@dataclass(frozen=True)
+class AnchorLog:
+    """What an Anchor client reads from the logs of a failed instruction."""
+
+    code: str
+    number: int
+    message: str
+    account: str | None = None
+    compared: tuple[str, str] | None = None
+
+
+def anchor_error(logs: list[str]) -> AnchorLog | None:
+    """The first ``AnchorError`` line of ``logs`` and the compared values after it, or None."""
+    for i, line in enumerate(logs):
+        if not line.startswith("Program log: AnchorError"):
+            continue
+        m = _ANCHOR_ACCOUNT.match(line)
+        if m:
+            account, code, number, message = m.groups()
+        else:
+            m2 = _ANCHOR_NO_INFO.match(line)
+            assert m2, f"unparsable AnchorError line: {line!r}"
+            account, (code, number, message) = None, m2.groups()
+        rest = logs[i + 1 : i + 5]
+        compared = None
+        if rest[:1] == ["Program log: Left:"]:  # keys: "Left:", <key>, "Right:", <key>
+            assert rest[2] == "Program log: Right:", rest
+            compared = (rest[1].removeprefix("Program log: "), rest[3].removeprefix("Program log: "))
+        elif rest and rest[0].startswith("Program log: Left: "):
+            assert rest[1].startswith("Program log: Right: "), rest
+            compared = (rest[0].removeprefix("Program log: Left: "), rest[1].removeprefix("Program log: Right: "))
+        return AnchorLog(code, int(number), message, account, compared)
+    return None
 
 
 @dataclass
@@ -123,6 +170,7 @@ class Env:
         got = names.get(r.error_code, r.error) if r.error_code is not None else r.error
         assert not r.ok and got == error, f"expected {error}, got {got}\n" + "\n".join(r.logs[-6:])
         assert self.snapshot(keys) == before, "a rejected instruction changed an account"
+        check_anchor_log(r)
         return r
 
     # -- accounts --------------------------------------------------------------------------
@@ -203,6 +251,18 @@ class Env:
     def stake_ix(self, owner: Keypair, node: Pubkey, token: Pubkey, amount: int) -> Instruction:
         """stake instruction against the env's vault."""
         return self.client.stake(owner.pubkey(), node, token, self.stake_vault, amount)
+
+
+def check_anchor_log(r: TxResult) -> AnchorLog:
+    """A failed transaction's logs name its custom error exactly as the IDL does (code, number, message)."""
+    from backend.chain.staking import load_idl
+
+    assert r.error_code is not None, r.error
+    log = anchor_error(r.logs)
+    assert log is not None, "no AnchorError line in:\n" + "\n".join(r.logs)
+    idl = {e.code: (e.name, e.msg) for e in load_idl().errors or []}
+    assert (log.code, log.message) == idl[r.error_code] and log.number == r.error_code, (log, r.error_code)
+    return log
 
 
 def make_env(so_path: Path, params: ConfigParams | None = None, initialize: bool = True) -> Env:

@@ -1,6 +1,8 @@
 """The same attacks applied systematically to every instruction: each signer left out, each program account
 replaced by a copy under another owner or at another address, each writable account passed read-only, and
 every call while paused. Each valid call is first shown to succeed, so each rejection is the attack's doing.
+Every rejection logs Anchor's error line naming the attacked account (``AnchorError caused by account: <name>``,
+the snake_case name an Anchor program gives it), which is what Anchor clients show.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 
 from backend.chain import ids
-from tests.programs.staking.harness import with_meta
+from tests.programs.staking.harness import TxResult, anchor_error, with_meta
 from tests.programs.staking.units import IO
 from tests.programs.staking.world import World, build_world, clone_account, unsigned
 
@@ -25,6 +27,12 @@ NAMES = [
     for ix in json.loads(ids.IDL_PATH.read_text())["instructions"]
     if ix["name"] != "initialize"
 ]
+ACCOUNTS = {
+    re.sub(r"(?<!^)(?=[A-Z])", "_", ix["name"]).lower(): [
+        re.sub(r"(?<!^)(?=[A-Z])", "_", a["name"]).lower() for a in ix["accounts"]
+    ]
+    for ix in json.loads(ids.IDL_PATH.read_text())["instructions"]
+}
 NOT_PAUSABLE = {"update_config", "slash"}
 # Accounts an instruction creates when missing (init-if-needed): an account there that the program does not
 # own is taken as "not yet created", and its address is then checked against the PDA.
@@ -67,6 +75,12 @@ def valid_call(w: World, name: str) -> tuple[Instruction, list[Keypair]]:
     return c.deactivate_node(w.op.pubkey(), w.node), [w.op]
 
 
+def names_account(r: TxResult, name: str, index: int) -> None:
+    """The error log names account `index` of instruction `name`."""
+    log = anchor_error(r.logs)
+    assert log is not None and log.account == ACCOUNTS[name][index], (log, ACCOUNTS[name][index])
+
+
 @pytest.fixture
 def w(env: object) -> World:
     world = build_world(env)  # type: ignore[arg-type]
@@ -86,7 +100,7 @@ def test_every_signer_is_required(w: World, name: str) -> None:
     for i, meta in enumerate(ix.accounts):
         if meta.is_signer:
             rest = [s for s in signers if s.pubkey() != meta.pubkey]
-            w.env.reject(unsigned(ix, i), rest, "MissingSigner")
+            names_account(w.env.reject(unsigned(ix, i), rest, "MissingSigner"), name, i)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -100,9 +114,10 @@ def test_program_accounts_of_wrong_owner_or_address(w: World, name: str) -> None
             continue
         foreign = clone_account(env, meta.pubkey, owner=ids.SYSTEM_PROGRAM_ID)
         expected = "InvalidPda" if (name, i) in INIT_IF_NEEDED else "InvalidAccountOwner"
-        env.reject(with_meta(ix, i, pubkey=foreign), signers, expected, watch=(foreign,))
+        names_account(env.reject(with_meta(ix, i, pubkey=foreign), signers, expected, watch=(foreign,)), name, i)
         look_alike = clone_account(env, meta.pubkey)
-        env.reject(with_meta(ix, i, pubkey=look_alike), signers, "InvalidPda", watch=(look_alike,))
+        r = env.reject(with_meta(ix, i, pubkey=look_alike), signers, "InvalidPda", watch=(look_alike,))
+        names_account(r, name, i)
         checked += 1
     assert checked >= 1
 
@@ -113,7 +128,7 @@ def test_writable_accounts_passed_read_only(w: World, name: str) -> None:
     ix, signers = valid_call(w, name)
     for i, meta in enumerate(ix.accounts):
         if meta.is_writable:
-            env.reject(with_meta(ix, i, is_writable=False), signers, "AccountNotWritable")
+            names_account(env.reject(with_meta(ix, i, is_writable=False), signers, "AccountNotWritable"), name, i)
 
 
 @pytest.mark.parametrize("name", sorted(set(NAMES) - NOT_PAUSABLE))
@@ -121,4 +136,5 @@ def test_paused(w: World, name: str) -> None:
     env = w.env
     env.ok(env.client.update_config(env.admin.pubkey(), replace(env.params, paused=True)), [env.admin])
     ix, signers = valid_call(w, name)
-    env.reject(ix, signers, "Paused")
+    log = anchor_error(env.reject(ix, signers, "Paused").logs)
+    assert log is not None and log.account is None  # no account is at fault

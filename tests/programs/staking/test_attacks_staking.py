@@ -69,7 +69,7 @@ class TestInitializeAttacks:
             ProgramAccounts(fresh.mint, fresh.stake_vault, fresh.rewards_vault, fresh.slash_destination),
             fresh.rewards_authority.pubkey(),
             fresh.slash_authority.pubkey(),
-            ConfigParams.for_decimals(8, max_slash_bps=10_001),
+            ConfigParams.for_decimals(8, max_delegation_bps=10_001),
         )
         fresh.reject(ix, [fresh.admin], "InvalidParams")
 

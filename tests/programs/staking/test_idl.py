@@ -104,3 +104,44 @@ def test_program_error_names_come_from_the_idl() -> None:
     err = StakingProgramError(6029)
     assert err.name == "NothingToClaim" and err.status_code == 400 and "6029" in err.message
     assert StakingProgramError(1).name == "Unknown(1)"
+
+
+class TestErrorLogTables:
+    """The text the program logs for each error (Anchor's format) is the IDL's, in the header and in the .so."""
+
+    def test_every_idl_error_is_logged_with_its_name_number_and_message(self, staking_so: Path) -> None:
+        so = staking_so.read_bytes()
+        header = HEADER.read_text()
+        idl = json.loads(ids.IDL_PATH.read_text())
+        for e in idl["errors"]:
+            text = f"Error Code: {e['name']}. Error Number: {e['code']}. Error Message: {e['msg']}."
+            assert f'{{"{text}", {len(text)}}}' in header, e
+            assert text.encode() in so, f"{e['name']}: the built program logs another text (rebuild it)"
+        assert header_defines()["ERROR_COUNT"] == len(idl["errors"])
+
+    def test_account_names_of_the_log_follow_the_idl_order(self) -> None:
+        idl = json.loads(ids.IDL_PATH.read_text())
+        names = re.findall(r'\{"(\w+)", \d+\}, /\* (\w+) \*/', HEADER.read_text())
+        expected = [
+            (re.sub(r"(?<!^)([A-Z])", r"_\1", a["name"]).lower(), re.sub(r"(?<!^)([A-Z])", r"_\1", ix["name"]).lower())
+            for ix in idl["instructions"]
+            for a in ix["accounts"]
+        ]
+        assert names == expected
+
+
+def test_unbonding_entries_in_the_idl() -> None:
+    idl = json.loads(ids.IDL_PATH.read_text())
+    pos = next(a for a in idl["accounts"] if a["name"] == "StakePosition")
+    fields = {f["name"]: f["type"] for f in pos["type"]["fields"]}
+    assert fields["entries"] == {"array": [{"defined": "UnbondingEntry"}, 8]} and fields["entryCount"] == "u8"
+    entry = next(t for t in idl["types"] if t["name"] == "UnbondingEntry")
+    assert [(f["name"], f["type"]) for f in entry["type"]["fields"]] == [
+        ("amount", "u64"),
+        ("shares", "u64"),
+        ("unlockTime", "i64"),
+    ]
+    events = {e["name"]: [f["name"] for f in e["fields"]] for e in idl["events"]}
+    assert events["UnstakeRequested"][-2:] == ["unlockTime", "unbondingShares"]
+    assert events["Withdrawn"] == ["node", "owner", "amount", "unbondingShares", "entriesPaid", "withdrawnAt"]
+    assert {"MaxSlashBpsTooHigh", "TooManyUnbondingEntries"} <= {e["name"] for e in idl["errors"]}

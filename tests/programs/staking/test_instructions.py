@@ -78,12 +78,18 @@ class TestNodeLifecycle:
         r = env.ok(env.client.request_unstake(op.pubkey(), node, 200 * IO), [op])
         ev = env.client.parse_events(r.logs)[0]
         assert ev.name == "UnstakeRequested" and ev.data.unlock_time == T0 + 14 * 86400
+        assert ev.data.unbonding_shares == 200 * IO
         pos = env.decode(env.client.position(node, op.pubkey()))
-        assert pos.pending_amount == 200 * IO and pos.unbonding_shares == 200 * IO
+        assert pos.entry_count == 1 and pos.unbonding_shares == 200 * IO
+        e = pos.entries[0]
+        assert (e.amount, e.shares, e.unlock_time) == (200 * IO, 200 * IO, T0 + 14 * 86400)
         env.advance(14 * 86400)
         r = env.ok(env.client.withdraw(op.pubkey(), node, tok, env.stake_vault), [op])
         ev = env.client.parse_events(r.logs)[0]
         assert ev.name == "Withdrawn" and ev.data.amount == 200 * IO
+        assert (ev.data.unbonding_shares, ev.data.entries_paid, ev.data.withdrawn_at) == (200 * IO, 1, env.now)
+        pos = env.decode(env.client.position(node, op.pubkey()))
+        assert pos.entry_count == 0 and pos.unbonding_shares == 0 and pos.entries[0].shares == 0
         assert env.balance(tok) == 700 * IO and env.balance(env.stake_vault) == 300 * IO
         n = env.decode(node)
         assert (n.total_stake, n.unbonding_stake, n.unbonding_shares) == (300 * IO, 0, 0)

@@ -5,6 +5,10 @@
 - every position's withdrawals + current value <= deposits - its pro-rata share of slashes (+ up to 2 base
   units of rounding per operation on its node: share rounding favours the pool, so holders who stay gain dust)
 - a rejected operation changes no account, and is rejected only with an error the situation allows
+- unbonding entries: the chain holds exactly the entries the model expects (each request appends one with its own
+  unlock time, each withdraw removes exactly the matured ones and pays exactly their value); every entry's shares
+  are in its node's unbonding pool (node unbonding shares == sum of all entries' shares), so a slash reaches every
+  entry until it is withdrawn; the stake vault == bonded + every entry (both pools of every node)
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from solders.pubkey import Pubkey
 
 from backend.chain.staking import ConfigParams, error_names
 from tests.programs.staking import merkle_ref as merkle
-from tests.programs.staking.harness import Env, make_env
+from tests.programs.staking.harness import Env, TxResult, make_env
 from tests.programs.staking.units import IO
 
 N_OPS = 320
+Entry = tuple[int, int, int]  # amount, shares, unlock_time
 N_NODES = 3
 N_WALLETS = 5
 COOLDOWN = 3 * 86400
@@ -46,6 +51,9 @@ class Model:
     epoch: int = 0
     levels: list[list[bytes]] | None = None
     slashed: int = 0
+    entries: dict[tuple[int, int], list[Entry]] = field(default_factory=dict)
+    most_entries: int = 0  # most entries one position held at once
+    most_paid: int = 0  # most entries one withdraw paid
 
 
 class Sim:
@@ -74,15 +82,23 @@ class Sim:
         ]
 
     # -- helpers -------------------------------------------------------------------------------
-    def send(self, ix: object, signers: list[Keypair], allowed: set[str]) -> bool:
+    def send(self, ix: object, signers: list[Keypair], allowed: set[str]) -> TxResult | None:
+        """The result when the transaction succeeded, None when it was rejected with an allowed error."""
         before = self.env.snapshot(self.watch)
         r = self.env.send(ix, signers)  # type: ignore[arg-type]
         if r.ok:
-            return True
+            return r
         name = error_names().get(r.error_code or -1, r.error)
         assert name in allowed, f"unexpected {name}\n" + "\n".join(r.logs[-5:])
         assert self.env.snapshot(self.watch) == before
-        return False
+        return None
+
+    def chain_entries(self, n: int, w: int) -> list[Entry]:
+        addr = self.env.client.position(self.nodes[n], self.wallets[w][0].pubkey())
+        if self.env.data(addr) is None:
+            return []
+        p = self.env.decode(addr)
+        return [(e.amount, e.shares, e.unlock_time) for e in p.entries[: p.entry_count]]
 
     def node_state(self, n: int) -> object:
         return self.env.decode(self.nodes[n])
@@ -134,9 +150,9 @@ class Sim:
         n, w = self.pick()
         bonded, _ = self.position_value(n, w)
         value = int(bonded)
-        amount = self.rng.choice([value, value + 1, max(1, value // 3), 1])
+        amount = self.rng.choice([value, value + 1, max(1, value // 3), 1, 0])
         k, _ = self.wallets[w]
-        ok = self.send(
+        r = self.send(
             self.env.client.request_unstake(k.pubkey(), self.nodes[n], amount),
             [k],
             {
@@ -146,21 +162,48 @@ class Sim:
                 "Paused",
                 "ZeroAmount",
                 "InvalidAccountOwner",
+                "TooManyUnbondingEntries",
             },
         )
-        if ok:
+        if r:
+            ev = self.env.client.parse_events(r.logs)[0].data
+            assert ev.amount <= amount or amount == value, "unstaked more than asked (only the pool's last holder may)"
+            if ev.amount:  # a request worth nothing leaves without an entry
+                assert ev.unlock_time == self.env.now + COOLDOWN
+                self.m.entries.setdefault((n, w), []).append((ev.amount, ev.unbonding_shares, ev.unlock_time))
+            else:
+                assert ev.unbonding_shares == 0
             self.bump(n)
 
     def op_withdraw(self) -> None:
         n, w = self.pick()
         k, tok = self.wallets[w]
         before = self.env.balance(tok)
-        ok = self.send(
+        model = self.m.entries.get((n, w), [])
+        matured = [e for e in model if e[2] <= self.env.now]
+        s = self.node_state(n)
+        paid_shares = sum(e[1] for e in matured)
+        expected = (
+            s.unbonding_stake
+            if paid_shares == s.unbonding_shares
+            else paid_shares * s.unbonding_stake // s.unbonding_shares if s.unbonding_shares else 0
+        )
+        r = self.send(
             self.env.client.withdraw(k.pubkey(), self.nodes[n], tok, self.env.stake_vault),
             [k],
             {"NothingPending", "CooldownNotElapsed", "Paused", "InvalidAccountOwner"},
         )
-        if ok:
+        if r is None:
+            cfg = self.env.decode(self.env.client.config)
+            assert cfg.params.paused or not matured, "a matured entry was not paid"
+        if r:
+            # exactly the matured entries, at exactly their value, and the others keep their order
+            assert matured, "paid an entry before its unlock time"
+            ev = self.env.client.parse_events(r.logs)[0].data
+            assert (ev.entries_paid, ev.unbonding_shares, ev.amount) == (len(matured), paid_shares, expected)
+            assert self.env.balance(tok) - before == expected
+            self.m.most_paid = max(self.m.most_paid, len(matured))
+            self.m.entries[(n, w)] = [e for e in model if e[2] > self.env.now]
             pm = self.m.positions[(n, w)]
             pm.withdrawn += self.env.balance(tok) - before
             self.bump(n)
@@ -181,6 +224,7 @@ class Sim:
                 self.m.positions[(n, w)].loss += b * cut_b + u * cut_u
         env = self.env
         before = env.balance(env.slash_destination)
+        ub_before = s.unbonding_stake  # type: ignore[attr-defined]
         assert self.send(
             env.client.slash(
                 env.slash_authority.pubkey(), self.nodes[n], env.stake_vault, env.slash_destination, bps, 1
@@ -189,6 +233,8 @@ class Sim:
             set(),
         )
         self.m.slashed += env.balance(env.slash_destination) - before
+        # every entry of the node is in its unbonding pool (check()), so every one bears this cut
+        assert self.node_state(n).unbonding_stake == ub_before - ub_before * bps // 10_000  # type: ignore[attr-defined]
         self.bump(n)
 
     def op_post_root(self) -> None:
@@ -260,7 +306,9 @@ class Sim:
         )
 
     def op_time(self) -> None:
-        self.env.advance(self.rng.randrange(0, 2 * COOLDOWN))
+        # mostly short steps, so that positions hold several entries of different ages at once
+        step = 2 * COOLDOWN if self.rng.random() < 0.3 else COOLDOWN // 4
+        self.env.advance(self.rng.randrange(0, step))
 
     # -- invariants ----------------------------------------------------------------------------
     def check(self) -> None:
@@ -273,6 +321,20 @@ class Sim:
         withdrawn = sum(p.withdrawn for p in self.m.positions.values())
         assert deposited == withdrawn + self.m.slashed + env.balance(env.stake_vault)
         assert dist.total_claimed == sum(self.m.claimed)
+        for n, s in enumerate(nodes):
+            shares = unbonding = 0
+            for w in range(N_WALLETS):
+                chain = self.chain_entries(n, w)
+                assert chain == self.m.entries.get((n, w), []), f"entries of ({n}, {w})"
+                assert len(chain) <= 8
+                self.m.most_entries = max(self.m.most_entries, len(chain))
+                addr = env.client.position(self.nodes[n], self.wallets[w][0].pubkey())
+                if env.data(addr) is not None:
+                    p = env.decode(addr)
+                    assert p.unbonding_shares == sum(e[1] for e in chain)
+                    shares += p.shares
+                unbonding += sum(e[1] for e in chain)
+            assert (s.total_shares, s.unbonding_shares) == (shares, unbonding), f"pools of node {n}"
         for (n, w), pm in self.m.positions.items():
             b, u = self.position_value(n, w)
             slack = 2 * self.m.node_ops.get(n, 0) + 2
@@ -283,7 +345,7 @@ class Sim:
 
 OPS = [
     ("stake", 30),
-    ("unstake", 16),
+    ("unstake", 22),
     ("withdraw", 16),
     ("slash", 6),
     ("post_root", 6),
@@ -314,3 +376,4 @@ def test_random_operation_sequences_keep_invariants(staking_so: Path, seed: int)
         counts,
         withdrawn,
     )
+    assert sim.m.most_entries >= 2 and sim.m.most_paid >= 2, (sim.m.most_entries, sim.m.most_paid)

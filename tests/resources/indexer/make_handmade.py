@@ -218,7 +218,12 @@ def main() -> None:
     )
     # 5. Events: a good one, a truncated one, an unknown discriminator, bad base64.
     keys = [PAYER, PROGRAM]
-    withdrawn = based58.b58decode(key(20).encode()) + based58.b58decode(PAYER.encode()) + struct.pack("<Q", 77)
+    # Withdrawn {node, owner, amount, unbondingShares, entriesPaid, withdrawnAt}
+    withdrawn = (
+        based58.b58decode(key(20).encode())
+        + based58.b58decode(PAYER.encode())
+        + struct.pack("<QQBq", 77, 70, 1, 1_700_000_000)
+    )
     out["events_mixed"] = tx(
         5,
         keys,
