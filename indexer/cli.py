@@ -63,15 +63,16 @@ def _fail(exc: Exception) -> NoReturn:
 
 
 def _setup_locked(rpc_url: str | None) -> tuple[Any, Any, Any, Any]:
-    """:func:`_setup` plus the address-set lock (taken); any IndexerError ends the command."""
-    from indexer.errors import IndexerError
+    """:func:`_setup` plus the address-set lock (taken); any expected error (bad settings, a database that
+    cannot be migrated, a lock held) ends the command with its message."""
+    from backend.errors import AppError
     from indexer.store import AddressSetLock
 
     try:
         settings, cfg, engine = _setup(rpc_url)
         lock = AddressSetLock(engine, cfg.addresses)
         lock.acquire()
-    except IndexerError as exc:
+    except AppError as exc:
         _fail(exc)
     return settings, cfg, engine, lock
 
@@ -175,13 +176,13 @@ def run(
 @app.command("status")
 def status(rpc_url: str = typer.Option(None, help="JSON-RPC URL for the lag (default IOG_RPC_URL)")) -> None:
     """Per watched address: cursor, lag in slots, rows, last error."""
-    from indexer.errors import IndexerError
+    from backend.errors import AppError
     from indexer.status import address_status
 
     try:
         settings, cfg, engine = _setup(rpc_url)
         rows = asyncio.run(address_status(engine, cfg, settings.rpc_url))
-    except IndexerError as exc:
+    except AppError as exc:
         _fail(exc)
     table = Table("address", "role", "cursor", "slot", "lag", "rows", "last error")
     for r in rows:
@@ -203,14 +204,14 @@ def reconcile(
     repair: bool = typer.Option(False, help="Rebuild projections from events and re-run the finalized backfill"),
 ) -> None:
     """Compare token-account sums and projections with the chain; report (exit 1) or --repair differences."""
-    from indexer.errors import IndexerError
+    from backend.errors import AppError
     from indexer.reconcile import reconcile as do_reconcile
 
     try:
         settings, cfg, engine = _setup(rpc_url)
         rpc, indexer = _build(settings, cfg, engine)
         report = asyncio.run(do_reconcile(engine, cfg, indexer, repair=repair))
-    except IndexerError as exc:
+    except AppError as exc:
         _fail(exc)
     table = Table("check", "database", "chain", "ok")
     for item in report.items:
