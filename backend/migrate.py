@@ -97,22 +97,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         SchemaError: the database has tables but no version, or a migration failed on it (nothing changed).
     """
     cfg = alembic_config()
-    with engine.connect() as conn, _atomic(conn):
-        before = _check_versioned(conn, engine)
-        cfg.attributes["connection"] = conn
-        try:
+    before: str | None = None
+    try:
+        with engine.connect() as conn, _atomic(conn):
+            before = _check_versioned(conn, engine)
+            cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
-        except CommandError as exc:  # e.g. a revision this iog does not know (written by a newer one)
+    except CommandError as exc:  # e.g. a revision this iog does not know (written by a newer one)
+        raise SchemaError(
+            f"cannot migrate the database at {_where(engine)} (at revision {before or '(none)'}) to "
+            f"{revision}: {exc}. A database migrated by a newer iog needs that iog."
+        ) from None
+    except DBAPIError as exc:
+        if engine.dialect.name == "sqlite" and "locked" in str(exc.orig):
             raise SchemaError(
-                f"cannot migrate the database at {_where(engine)} (at revision {before or '(none)'}) to "
-                f"{revision}: {exc}. A database migrated by a newer iog needs that iog."
-            ) from None
-        except DBAPIError as exc:
-            raise SchemaError(
-                f"migrating the database at {_where(engine)} failed, nothing was changed: "
-                f"{str(exc.orig).strip() or type(exc.orig).__name__}. Its tables do not match its schema version "
-                f"{before or '(none)'}: {_remedy(engine)}."
+                f"the database at {_where(engine)} stayed locked by another process; nothing was changed: "
+                f"try again when it is done"
             ) from exc
+        raise SchemaError(
+            f"migrating the database at {_where(engine)} failed, nothing was changed: "
+            f"{str(exc.orig).strip() or type(exc.orig).__name__}. Its tables do not match its schema version "
+            f"{before or '(none)'}: {_remedy(engine)}."
+        ) from exc
 
 
 def current_in(conn: Connection) -> str | None:

@@ -127,9 +127,12 @@ def as_of(session: Session, target: Target) -> tuple[int | None, str | None]:
     cursor = repo.cursor(session, target.token_account)
     where = f"{target.token_account} (the token account of {target.recipient} for mint {target.mint})"
     if cursor is None:
+        hint = ""
+        if repo.cursor(session, target.recipient) is not None:
+            hint = f"; {target.recipient} itself is watched: if it is a token account, pass its owner's wallet"
         return None, (
             f"the indexer has no cursor for {where}: it does not watch it (add it to IOG_INDEXER_ADDRESSES) or "
-            f"has not read it yet, so payments to it cannot be seen here"
+            f"has not read it yet, so payments to it cannot be seen here{hint}"
         )
     if not cursor.synced_slot:
         return None, f"the indexer has not finished a pass over {where} yet"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,21 @@ class TestTornDatabase:
         r = _iog(db_file, "db", "upgrade")
         out = r.stdout + r.stderr
         assert r.returncode != 0 and "Traceback" not in out and "9999" in out and "newer iog" in out, out
+
+    def test_a_database_locked_by_another_process_is_a_clear_error(self, db_file: Path, head: str) -> None:
+        engine = make_engine(f"sqlite:///{db_file}", connect_args={"timeout": 0.2})
+        migrate.upgrade(engine)
+        engine.dispose()
+        holder = sqlite3.connect(db_file, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+        try:
+            with pytest.raises(migrate.SchemaError, match="locked by another process; nothing was changed"):
+                migrate.upgrade(engine)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == head
 
     def test_after_the_remedy_a_start_succeeds(self, db_file: Path, head: str) -> None:
         self._torn(db_file, None, ["app_meta"])

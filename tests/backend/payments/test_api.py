@@ -279,6 +279,16 @@ class TestAsOfSlot:
         assert body["as_of_slot"] is None
         assert TREASURY in body["note"] and "IOG_INDEXER_ADDRESSES" in body["note"]
 
+    def test_a_token_account_given_as_recipient_gets_a_hint(
+        self, client: TestClient, session_factory: sessionmaker[Session], ref: str
+    ) -> None:
+        with session_factory.begin() as s:
+            s.add(IndexerCursor(address=TREASURY, last_slot=9, tx_count=1, synced_slot=99))
+            pay(s, [ref], 10)
+        body = get(client, ref, recipient=TREASURY)  # the treasury's token account instead of its wallet
+        assert (body["paid_finalized"], body["as_of_slot"]) == ("0", None)
+        assert "pass its owner's wallet" in body["note"]
+
     def test_an_account_not_read_through_yet_is_null_with_a_note(
         self, client: TestClient, session_factory: sessionmaker[Session], ref: str
     ) -> None:
