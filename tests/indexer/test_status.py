@@ -36,12 +36,18 @@ def wait_finalized_slot(loader: Loader, at_least: int) -> int:
     return slot
 
 
+def backfilled(chain: tuple, loader: Loader, tmp_path: Path, payments: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """(IOG_* environment, bootstrap dict) after ``payments`` finalized payments were backfilled by the CLI."""
+    node, boot, boot_file = chain
+    loader.wait_finalized(loader.send(payments, batch=payments))
+    env = settings_env(boot_file, f"sqlite:///{tmp_path / 'st.db'}", node.rpc_url)
+    assert iog(env, "backfill", "--quiet").returncode == 0
+    return env, boot
+
+
 class TestStatusLag:
     def test_lag_stays_zero_while_nothing_new_happens(self, chain: tuple, loader: Loader, tmp_path: Path) -> None:
-        node, boot, boot_file = chain
-        loader.wait_finalized(loader.send(5, batch=5))
-        env = settings_env(boot_file, f"sqlite:///{tmp_path / 'st.db'}", node.rpc_url)
-        assert iog(env, "backfill", "--quiet").returncode == 0
+        env, boot = backfilled(chain, loader, tmp_path, 5)
         first = iog(env, "status")
         assert first.returncode == 0, first.stdout + first.stderr
         before = {r["address"]: r for r in table(first.stdout)}
@@ -57,10 +63,7 @@ class TestStatusLag:
     def test_lag_is_the_distance_to_the_addresses_newest_signature(
         self, chain: tuple, loader: Loader, tmp_path: Path
     ) -> None:
-        node, boot, boot_file = chain
-        loader.wait_finalized(loader.send(3, batch=3))
-        env = settings_env(boot_file, f"sqlite:///{tmp_path / 'st.db'}", node.rpc_url)
-        assert iog(env, "backfill", "--quiet").returncode == 0
+        env, boot = backfilled(chain, loader, tmp_path, 3)
         newer = loader.send(2, batch=2)  # on chain, not indexed yet
         loader.wait_finalized(newer)
         head = loader.chain_signatures(boot["treasury"])[0]
@@ -73,10 +76,7 @@ class TestStatusLag:
         assert {r["address"]: r["lag"] for r in table(iog(env, "status").stdout)}[boot["treasury"]] == "0"
 
     def test_wide_shows_full_signatures(self, chain: tuple, loader: Loader, tmp_path: Path) -> None:
-        node, boot, boot_file = chain
-        loader.wait_finalized(loader.send(2, batch=2))
-        env = settings_env(boot_file, f"sqlite:///{tmp_path / 'st.db'}", node.rpc_url)
-        assert iog(env, "backfill", "--quiet").returncode == 0
+        env, boot = backfilled(chain, loader, tmp_path, 2)
         newest = loader.chain_signatures(boot["treasury"])[0]["signature"]
         narrow = {r["address"]: r for r in table(iog(env, "status").stdout)}[boot["treasury"]]
         assert narrow["cursor"] == newest[:16] + "…"
