@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     indexer_max_retries: int = Field(8, ge=0, description="Retries of a failed RPC call")
     indexer_poll_seconds: float = Field(2.0, gt=0, description="Follow mode: finalized pass interval")
     indexer_metrics_port: int | None = Field(None, description="Serve Prometheus metrics on this port")
+    indexer_log_seconds: float = Field(30.0, gt=0, description="iog indexer run: seconds between progress lines")
 
     @property
     def resolved_database_url(self) -> str:

@@ -16,7 +16,11 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision")) -> N
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine, revision)
+    try:
+        migrate.upgrade(engine, revision)
+    except migrate.SchemaError as exc:
+        typer.echo(f"error: SchemaError: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database at revision {migrate.current(engine)}: {engine.url.render_as_string(hide_password=True)}")
 
 

@@ -63,15 +63,16 @@ def _fail(exc: Exception) -> NoReturn:
 
 
 def _setup_locked(rpc_url: str | None) -> tuple[Any, Any, Any, Any]:
-    """:func:`_setup` plus the address-set lock (taken); any IndexerError ends the command."""
-    from indexer.errors import IndexerError
+    """:func:`_setup` plus the address-set lock (taken); any expected error (bad settings, a database that
+    cannot be migrated, a lock held) ends the command with its message."""
+    from backend.errors import AppError
     from indexer.store import AddressSetLock
 
     try:
         settings, cfg, engine = _setup(rpc_url)
         lock = AddressSetLock(engine, cfg.addresses)
         lock.acquire()
-    except IndexerError as exc:
+    except AppError as exc:
         _fail(exc)
     return settings, cfg, engine, lock
 
@@ -138,10 +139,13 @@ def run(
         None, help="Serve Prometheus metrics on this port (default IOG_INDEXER_METRICS_PORT)"
     ),
 ) -> None:
-    """Follow the chain: finalized passes from the cursor, logsSubscribe for pending rows (Ctrl-C stops)."""
+    """Follow the chain: finalized passes from the cursor, logsSubscribe for pending rows (Ctrl-C stops).
+
+    Logs a progress line every IOG_INDEXER_LOG_SECONDS (transactions written, rate, lag, last error)."""
     import signal
 
     from indexer.follow import Follower
+    from indexer.status import log_progress
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpcore", "websockets", "alembic"):  # one line per request is noise here
@@ -160,12 +164,20 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, follower.stop.set)
+        progress = asyncio.create_task(
+            log_progress(engine, cfg, rpc, indexer.written, settings.indexer_log_seconds, follower.stop)
+        )
         try:
             await follower.run()
         finally:
+            progress.cancel()
+            await asyncio.gather(progress, return_exceptions=True)
             await rpc.aclose()
 
-    console.print(f"indexing {len(cfg.addresses)} addresses from {settings.rpc_url}")
+    console.print(
+        f"indexing {len(cfg.addresses)} addresses from {settings.rpc_url}; "
+        f"a progress line every {settings.indexer_log_seconds:g} s (IOG_INDEXER_LOG_SECONDS)"
+    )
     try:
         asyncio.run(go())
     finally:
@@ -173,28 +185,58 @@ def run(
 
 
 @app.command("status")
-def status(rpc_url: str = typer.Option(None, help="JSON-RPC URL for the lag (default IOG_RPC_URL)")) -> None:
-    """Per watched address: cursor, lag in slots, rows, last error."""
-    from indexer.errors import IndexerError
+def status(
+    rpc_url: str = typer.Option(None, help="JSON-RPC URL for heads and lag (default IOG_RPC_URL)"),
+    wide: bool = typer.Option(False, "--wide", help="Full signatures in the cursor and head columns"),
+) -> None:
+    """Per watched address: cursor and its slot, the address's newest finalized signature (head) and its slot, lag
+    (head slot - cursor slot, 0 when caught up), rows stored, last error."""
+    from backend.errors import AppError
+    from indexer.rpc import RpcClient
     from indexer.status import address_status
+
+    async def go(settings: Any, cfg: Any, engine: Any) -> Any:
+        async with RpcClient(settings.rpc_url, timeout=5.0, max_retries=1) as rpc:
+            return await address_status(engine, cfg, rpc)
 
     try:
         settings, cfg, engine = _setup(rpc_url)
-        rows = asyncio.run(address_status(engine, cfg, settings.rpc_url))
-    except IndexerError as exc:
+        report = asyncio.run(go(settings, cfg, engine))
+    except AppError as exc:
         _fail(exc)
-    table = Table("address", "role", "cursor", "slot", "lag", "rows", "last error")
-    for r in rows:
+
+    def sig(value: str | None) -> str:
+        if value is None:
+            return "-"
+        return value if wide else value[:16] + "…"
+
+    finalized = "?" if report.finalized_slot is None else str(report.finalized_slot)
+    table = Table(
+        "address", "role", "cursor", "slot", "head", "head slot", "lag", "rows", "last error",
+        title=f"finalized slot {finalized} at {settings.rpc_url}",
+    )  # fmt: skip
+    for r in report.addresses:
+        if r.lag is None:
+            lag = "?"
+        elif r.lag == 0 and r.caught_up is False:
+            lag = "0 (same slot)"  # the cursor stopped inside the head's slot (between two chunks)
+        else:
+            lag = str(r.lag)
         table.add_row(
-            r["address"],
-            r["role"],
-            (r["signature"] or "-")[:16],
-            str(r["slot"]),
-            "?" if r["lag"] is None else str(r["lag"]),
-            str(r["rows"]),
-            r["last_error"] or "",
+            r.address,
+            r.role,
+            sig(r.signature),
+            str(r.slot),
+            "?" if r.lag is None else sig(r.head_signature),
+            "?" if r.lag is None else ("-" if r.head_slot is None else str(r.head_slot)),
+            lag,
+            str(r.rows),
+            r.last_error or "",
         )
-    console.print(table)
+    if wide:  # never shorten a column: lines may be longer than the terminal
+        Console(width=max(console.width, 400)).print(table)
+    else:
+        console.print(table)
 
 
 @app.command("reconcile")
@@ -203,14 +245,14 @@ def reconcile(
     repair: bool = typer.Option(False, help="Rebuild projections from events and re-run the finalized backfill"),
 ) -> None:
     """Compare token-account sums and projections with the chain; report (exit 1) or --repair differences."""
-    from indexer.errors import IndexerError
+    from backend.errors import AppError
     from indexer.reconcile import reconcile as do_reconcile
 
     try:
         settings, cfg, engine = _setup(rpc_url)
         rpc, indexer = _build(settings, cfg, engine)
         report = asyncio.run(do_reconcile(engine, cfg, indexer, repair=repair))
-    except IndexerError as exc:
+    except AppError as exc:
         _fail(exc)
     table = Table("check", "database", "chain", "ok")
     for item in report.items:

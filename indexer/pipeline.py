@@ -65,6 +65,8 @@ class Indexer:
         self.ctx = ctx
         self.addresses = list(dict.fromkeys(addresses))
         self.opt = options or IndexerOptions()
+        # Transactions written since start, per status: the progress line of `iog indexer run` reads it.
+        self.written: dict[str, int] = {FINALIZED: 0, CONFIRMED: 0}
 
     # --- signature listing ------------------------------------------------------------------------------
 
@@ -272,6 +274,7 @@ class Indexer:
                 raise
             done += len(chunk)
             metrics.INGESTED.labels(address, commitment).inc(len(decoded))
+            self.written[FINALIZED if commitment == FINALIZED else CONFIRMED] += len(decoded)
             if progress:
                 progress(address, done, total)
         return done
@@ -303,4 +306,5 @@ class Indexer:
         txs = await self.fetch(signatures, CONFIRMED)
         decoded = self.decode_all(txs, CONFIRMED)
         await asyncio.to_thread(self._write, decoded, None)
+        self.written[CONFIRMED] += len(decoded)
         return len(decoded)

@@ -5,7 +5,9 @@ devnet alike. Keypairs live in ``keys_dir`` (Solana CLI JSON format) and are reu
 first checks whether it is already done: a second run sends nothing.
 
 Later steps (the staking program's deploy + initialize, the demo seed) are functions of a
-:class:`BootstrapContext` run after the built-in ones; each adds its section to ``ctx.file``.
+:class:`BootstrapContext` run after the built-in ones; each adds its section to ``ctx.file``. Every wallet that
+receives payments (the treasury; a grants or USDC treasury a later step adds) is set up through
+:meth:`BootstrapContext.ensure_receiver`, so that wallets (Solana Pay included) can pay it.
 """
 
 from __future__ import annotations
@@ -75,6 +77,32 @@ class BootstrapContext:
         else:
             params = TransferParams(from_pubkey=self.payer.pubkey(), to_pubkey=who, lamports=lamports - have)
             self.send([transfer(params)], [])
+
+    def receiver_shortfall(self, owner: Pubkey, lamports: int = 0) -> int:
+        """Lamports :meth:`ensure_receiver` would move to ``owner`` (0 once it is rent-exempt)."""
+        want = max(lamports, self.client.get_minimum_balance_for_rent_exemption(0, self.commitment).value)
+        return max(0, want - self.balance(owner))
+
+    def ensure_receiver(self, owner: Pubkey, mint: Pubkey, lamports: int = 0) -> Pubkey:
+        """Make the wallet ``owner`` payable in ``mint``; returns its associated token account of ``mint``.
+
+        Every wallet that receives payments (the treasury, and any treasury a later step adds) goes through here.
+        A wallet with no lamports does not exist on chain, and wallets refuse to pay it (@solana/pay's
+        ``createTransfer`` throws "recipient not found", as on a real cluster), even when its token account
+        exists; so the wallet is funded to the rent-exempt minimum of an empty system account (or ``lamports``
+        when more) and its token account created, in one transaction paid by ``payer``. Sends nothing when both
+        are already so. ``mint`` is a classic SPL Token mint.
+        """
+        ata = io_account(owner, mint)
+        ixs: list[Instruction] = []
+        short = self.receiver_shortfall(owner, lamports)
+        if short:
+            ixs.append(transfer(TransferParams(from_pubkey=self.payer.pubkey(), to_pubkey=owner, lamports=short)))
+        if self.client.get_account_info(ata, self.commitment).value is None:
+            ixs.append(create_ata_idempotent(self.payer.pubkey(), owner, mint))
+        if ixs:
+            self.send(ixs, [])
+        return ata
 
 
 Step = Callable[[BootstrapContext], None]
@@ -184,6 +212,7 @@ def _bootstrap(
     # The payer is topped up only by what this run will spend: on a complete cluster that is nothing, so a
     # re-run sends no transaction (a fixed floor would be re-topped after extra steps draw on the payer).
     need = sum(max(0, wallet_sol - ctx.balance(kp.pubkey())) for kp in wallet_kps.values())
+    need += ctx.receiver_shortfall(treasury_owner.pubkey())
     if need or client.get_account_info(mint, ctx.commitment).value is None:
         need += LAMPORTS_PER_SOL  # fees and rent of the mint and token accounts, with room to spare
         if ctx.balance(mint_authority.pubkey()) < need:
@@ -232,7 +261,7 @@ def _bootstrap(
             ctx.send(ixs, [])
         return ata
 
-    ensure_ata(treasury_owner.pubkey(), 0)
+    ctx.ensure_receiver(treasury_owner.pubkey(), mint)
     ensure_ata(emission_owner.pubkey(), emission_io)
     for name in wallets:
         kp = wallet_kps[name]

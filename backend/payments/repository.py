@@ -1,13 +1,24 @@
-"""Queries over the indexer's ``token_transfers`` joined with ``transfer_references``."""
+"""Queries over the indexer's ``token_transfers`` joined with ``transfer_references``, and its cursors."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from backend.models.indexer import CONFIRMED, FINALIZED, TokenTransfer, TransferReference
+from backend.models.indexer import IndexerCursor, TokenTransfer, TransferReference
+
+
+class TransferFacts(NamedTuple):
+    """The columns that decide whether a transfer counts."""
+
+    status: str
+    failed: bool
+    mint: str | None
+    destination: str
+    amount_raw: str
 
 
 def _naming(reference: str) -> Select[TokenTransfer]:
@@ -30,19 +41,22 @@ def transfers_by_reference(session: Session, reference: str, limit: int, offset:
     return session.scalars(stmt.limit(limit).offset(offset)).all()
 
 
-def count_by_reference(session: Session, reference: str) -> int:
-    """Number of transfers naming ``reference`` (every mint and status, failed included)."""
-    return int(session.scalar(select(func.count()).select_from(_naming(reference).subquery())) or 0)
+def facts_by_reference(session: Session, reference: str) -> Iterator[TransferFacts]:
+    """The deciding columns of every transfer naming ``reference``.
 
-
-def io_paid(session: Session, reference: str) -> dict[str, int]:
-    """IO amounts of successful transfers naming ``reference``, summed per status (``confirmed``/``finalized``).
-
-    Summed in Python from the exact text: SQLite's SUM would overflow above 2**63-1.
+    Amounts stay exact text, summed by the caller in Python: SQLite's SUM would overflow above 2**63-1.
     """
-    naming = _naming(reference).where(TokenTransfer.is_io.is_(True), TokenTransfer.failed.is_(False))
-    stmt = naming.with_only_columns(TokenTransfer.status, TokenTransfer.amount_raw)
-    totals = {CONFIRMED: 0, FINALIZED: 0}
-    for status, amount_raw in session.execute(stmt):
-        totals[status] = totals.get(status, 0) + int(amount_raw)
-    return totals
+    stmt = _naming(reference).with_only_columns(
+        TokenTransfer.status,
+        TokenTransfer.failed,
+        TokenTransfer.mint,
+        TokenTransfer.destination,
+        TokenTransfer.amount_raw,
+    )
+    for row in session.execute(stmt):
+        yield TransferFacts(*row)
+
+
+def cursor(session: Session, address: str) -> IndexerCursor | None:
+    """The indexer's cursor of ``address`` (None when it keeps none)."""
+    return session.get(IndexerCursor, address)

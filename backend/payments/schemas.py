@@ -27,16 +27,43 @@ class TransferOut(BaseModel):
     memo: str | None
     status: str = Field(description='"pending" (seen at confirmed) or "finalized"')
     failed: bool = Field(description="The transaction failed: the transfer never happened and never counts")
-    counted: bool = Field(description="Counts toward paid_finalized: IO, not failed, finalized")
+    counted: bool = Field(
+        description="Counts toward paid_finalized: of `mint`, into `token_account` (the recipient's), not failed, "
+        "finalized"
+    )
+    reason: str | None = Field(
+        None,
+        description='Why it does not count (null when it counts): "failed", "wrong_mint", "wrong_destination" (a '
+        'refund out of the recipient\'s account, a transfer to another wallet) or "pending" (the right payment, '
+        "seen at confirmed: in paid_pending until finalized)",
+        examples=["wrong_destination"],
+    )
 
 
 class PaymentByReference(BaseModel):
-    """What a checkout page polls: the transfers naming a reference and the IO paid so far."""
+    """What a checkout page polls: the transfers naming a reference and what reached the recipient so far."""
 
     reference: str
-    paid_finalized: Annotated[Amount, Field(description="IO paid: is_io, not failed, finalized")]
-    paid_pending: Annotated[Amount, Field(description="IO seen at confirmed, not yet finalized (not counted)")]
-    total: int = Field(description="Transfers naming the reference (all mints, failed included)")
+    paid_finalized: Annotated[
+        Amount, Field(description="Paid: transfers of `mint` into `token_account`, not failed, finalized")
+    ]
+    paid_pending: Annotated[
+        Amount, Field(description="The same seen at confirmed, not yet finalized (shown, not counted as paid)")
+    ]
+    total: int = Field(description="Transfers naming the reference (all mints and destinations, failed included)")
     limit: int
     offset: int
     transfers: list[TransferOut]
+    recipient: str = Field(description="The wallet the payment is for (default: the treasury wallet)")
+    mint: str = Field(description="The token it must be paid in (default: the IO mint)")
+    token_account: str = Field(description="The recipient's associated token account of `mint`: where it must arrive")
+    not_counted: dict[str, int] = Field(
+        description="Transfers naming the reference that do not count, by reason (all pages)",
+        examples=[{"wrong_destination": 1}],
+    )
+    as_of_slot: int | None = Field(
+        description="Finalized slot through which the indexer has read `token_account`: a transfer finalized at or "
+        "before it is in this answer, so 'not paid' is final up to it. Null when the indexer has not read that "
+        "account (see `note`)"
+    )
+    note: str | None = Field(None, description="Why as_of_slot is null: the account is not watched or not read yet")

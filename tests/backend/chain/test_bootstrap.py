@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from solana.rpc.api import Client
 from solana.rpc.commitment import Confirmed
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from backend.chain.bootstrap import BootstrapContext, BootstrapError
+from backend.chain.ids import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
+from backend.chain.keys import load_or_create_keypair
 from localnet.node import LocalnetNode
 from tests.fixtures.localnet import run_bootstrap
 
 
 class TestBootstrap:
-    def test_creates_everything_and_second_run_changes_nothing(
-        self, localnet: LocalnetNode, tmp_path: Path
-    ) -> None:
+    def test_creates_everything_and_second_run_changes_nothing(self, localnet: LocalnetNode, tmp_path: Path) -> None:
         out = tmp_path / "net.json"
         first = run_bootstrap(localnet.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
         assert first["sent_transactions"]
@@ -52,9 +54,7 @@ class TestBootstrap:
         assert seen == [r["mint"]]
         assert json.loads((tmp_path / "n.json").read_text())["later_step"] == "stub-from-a-later-step"
 
-    def test_changed_decimals_and_dead_rpc_are_clear_errors(
-        self, localnet: LocalnetNode, tmp_path: Path
-    ) -> None:
+    def test_changed_decimals_and_dead_rpc_are_clear_errors(self, localnet: LocalnetNode, tmp_path: Path) -> None:
         run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=())
         with pytest.raises(BootstrapError, match="decimals"):
             run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", decimals=9, wallets=())
@@ -63,3 +63,57 @@ class TestBootstrap:
         assert not (tmp_path / "x.json").exists()
 
 
+class TestReceivingWallets:
+    """Every wallet that receives payments exists on chain, rent-exempt, with its token account (issue 9.1)."""
+
+    def test_a_wallet_pays_the_treasury_with_solana_pay(self, localnet: LocalnetNode, tmp_path: Path, js: Any) -> None:
+        boot = run_bootstrap(localnet.rpc_url, tmp_path / "net.json", tmp_path / "keys", wallets=("alice",))
+        alice = boot["wallets"][0]
+        treasury, payer_ata = Pubkey.from_string(boot["treasury"]), Pubkey.from_string(alice["io_account"])
+        c = Client(localnet.rpc_url)
+
+        def balance(account: Pubkey) -> int:
+            return int(c.get_token_account_balance(account, Confirmed).value.amount)
+
+        before = (balance(treasury), balance(payer_ata))
+        reference = str(Keypair().pubkey())
+        out = js.run(
+            "solana_pay_transfer.mjs",
+            {
+                "rpcUrl": localnet.rpc_url,
+                "wsUrl": localnet.ws_url,
+                "payerKeypairPath": alice["keypair_path"],
+                "recipient": boot["treasury_owner"],  # the wallet, as a Solana Pay URL names it
+                "splToken": boot["mint"],
+                "amount": "12.5",
+                "reference": reference,
+                "memo": "invoice 42",
+            },
+        )
+        # findReference found this payment and validateTransfer accepted it (recipient, amount, reference, memo).
+        assert out["validated"] is True and out["found"] == out["signature"]
+        assert out["recipientAta"] == boot["treasury"]
+        paid = 12_50000000  # 12.5 IO at 8 decimals
+        assert (balance(treasury), balance(payer_ata)) == (before[0] + paid, before[1] - paid)
+
+    def test_receivers_are_rent_exempt_and_a_later_step_gets_the_same_through_one_helper(
+        self, localnet: LocalnetNode, tmp_path: Path
+    ) -> None:
+        made: list[Pubkey] = []
+
+        def grants_treasury(ctx: BootstrapContext) -> None:
+            owner = ctx.keypair("grants_owner").pubkey()
+            made.append(ctx.ensure_receiver(owner, Pubkey.from_string(ctx.file.mint)))
+
+        kwargs: dict[str, Any] = {"wallets": (), "extra_steps": [grants_treasury]}
+        first = run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
+        c = Client(localnet.rpc_url)
+        rent = c.get_minimum_balance_for_rent_exemption(0, Confirmed).value
+        grants_owner = load_or_create_keypair(tmp_path / "keys" / "grants_owner.json").pubkey()
+        for owner, ata in ((first["treasury_owner"], first["treasury"]), (str(grants_owner), str(made[0]))):
+            info = c.get_account_info(Pubkey.from_string(owner), Confirmed).value
+            assert info is not None and info.lamports >= rent and info.owner == SYSTEM_PROGRAM_ID and not info.data
+            token = c.get_account_info(Pubkey.from_string(ata), Confirmed).value
+            assert token is not None and token.owner == TOKEN_PROGRAM_ID
+        second = run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
+        assert second["sent_transactions"] == [] and made[1] == made[0]
