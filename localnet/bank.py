@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +29,7 @@ from localnet.constants import (
     BLOCKHASH_WINDOW,
     LAMPORTS_PER_SIGNATURE,
     LOOKUP_TABLE_PROGRAM,
+    PRELOADED_ACCOUNTS,
     SLOT_HASHES_MAX,
     SLOTS_PER_EPOCH,
     TOKEN_PROGRAMS,
@@ -73,6 +74,7 @@ class Bank:
         self.finality_slots = finality_slots
         self.svm = make_svm()
         self.txs: list[TxRecord] = []
+        self.tx_slots: list[int] = []  # slot of each record, for bisecting blocks out of the ledger
         self.by_sig: dict[str, TxRecord] = {}
         self.by_addr: dict[str, list[int]] = {}
         self.owner_of: dict[str, str] = {}
@@ -85,6 +87,10 @@ class Bank:
         self._dirty: set[str] = set()
         self.history = AccountHistory()
         self._unsaved: list[TxRecord] = []
+        #: RPC renderings of immutable data (past blocks, leader schedule), bounded; owned by the RPC modules
+        self.memo: OrderedDict[Any, Any] = OrderedDict()
+        #: the node's own addresses for getClusterNodes ({"rpc": "host:port", "pubsub": ...}), set once serving
+        self.contact: dict[str, str] = {}
         self.ledger = LedgerFile(ledger_dir, reset) if ledger_dir is not None else None
         try:
             self._start(bpf_programs or [])
@@ -106,6 +112,9 @@ class Bank:
         saved_slot = meta("slot")
         # slot 0 is genesis (rooted, without transactions); the first slot that takes transactions is 1
         self.slot = int(saved_slot) if saved_slot else 1
+        # the finalized slot clients saw: it never steps back, even when --finality-slots grows across a restart
+        self._root_floor = int(meta("finalized") or 0)
+        self._saved_slot = int(saved_slot) if saved_slot else None
         if self.ledger is not None:
             self._restore()
         if self.svm.get_balance(self.faucet.pubkey()) in (None, 0):
@@ -128,6 +137,7 @@ class Bank:
         self._slots_saved = max(self.slot_times) if self.ledger is not None and saved_slot else -1
         self._set_clock()
         self.genesis_hash = str(_blockhash_for(self.genesis, 0))
+        self.flush()  # genesis, identity and the start-up accounts are on disk before any client sees them
 
     # --- start-up ------------------------------------------------------------------------------------------
 
@@ -154,9 +164,11 @@ class Bank:
                 Pubkey.from_string(pk), Account(lamports, data, Pubkey.from_string(owner), executable)
             )
             self._index_owner(pk, owner)
-        for rec in self.ledger.transactions():
-            self._index_tx(rec)
         self.slot_times.update(self.ledger.slot_times())
+        for rec in self.ledger.transactions():
+            rec.block_time = self.slot_times.get(rec.slot, rec.block_time)  # older ledgers stamped send time
+            self._index_tx(rec)
+        self.history.load(self.ledger.history(), self.commitment_slot("finalized"))
 
     # --- clock ----------------------------------------------------------------------------------------------
 
@@ -173,11 +185,16 @@ class Bank:
             )
         )
 
-    def tick(self) -> int:
-        """Advance one slot: new blockhash, clock at wall time; flush the ledger. Returns the new slot."""
-        self.flush()
-        self.slot += 1
-        self.slot_times[self.slot] = int(time.time())
+    def tick(self, now: int | None = None) -> int:
+        """Advance one slot: new blockhash, clock at wall time (or unix time ``now``). Returns the new slot.
+
+        The ledger commits the new slot before the node moves to it: no client sees a slot (and the
+        commitment levels it implies) that a restart would not restore. If the commit fails, nothing moves.
+        """
+        nxt = self.slot + 1
+        self.slot_times[nxt] = int(time.time()) if now is None else now
+        self.flush(nxt)
+        self.slot = nxt
         self.blockhashes[str(_blockhash_for(self.genesis, self.slot))] = self.slot
         while len(self.blockhashes) > BLOCKHASH_WINDOW:
             self.blockhashes.popitem(last=False)
@@ -188,13 +205,17 @@ class Bank:
         self.history.prune(self.commitment_slot("finalized"))
         return self.slot
 
+    def finalized_at(self, slot: int) -> int:
+        """The finalized slot when the node is at ``slot``."""
+        return max(self._root_floor, slot - self.finality_slots, 0)
+
     def commitment_slot(self, commitment: str) -> int:
         """The highest slot visible at ``commitment``."""
         if commitment == "processed":
             return self.slot
         if commitment == "confirmed":
             return max(0, self.slot - 1)
-        return max(0, self.slot - self.finality_slots)
+        return self.finalized_at(self.slot)
 
     def blockhash_at(self, slot: int) -> str:
         """The blockhash of ``slot``."""
@@ -202,7 +223,7 @@ class Bank:
 
     def status_of(self, rec: TxRecord) -> str:
         """processed, confirmed or finalized."""
-        if rec.slot <= self.slot - self.finality_slots:
+        if rec.slot <= self.finalized_at(self.slot):
             return "finalized"
         if rec.slot <= self.slot - 1:
             return "confirmed"
@@ -390,7 +411,7 @@ class Bank:
             seq=len(self.txs),
             signature=str(tx.signatures[0]),
             slot=self.slot,
-            block_time=int(time.time()),
+            block_time=self.slot_times[self.slot],  # a transaction's blockTime is its block's
             raw=bytes(tx),  # re-serialised: the wire bytes may carry trailing junk that solders ignores
             keys=keys,
             writable=writable,
@@ -435,6 +456,7 @@ class Bank:
 
     def _index_tx(self, rec: TxRecord) -> None:
         self.txs.append(rec)
+        self.tx_slots.append(rec.slot)
         self.by_sig[rec.signature] = rec
         by_addr = self.by_addr
         for k in dict.fromkeys(rec.keys):
@@ -469,6 +491,18 @@ class Bank:
 
     # --- history queries ------------------------------------------------------------------------------------
 
+    def txs_in_slot(self, slot: int) -> list[TxRecord]:
+        """The transactions of the block at ``slot``, in the order they landed."""
+        return self.txs[bisect_left(self.tx_slots, slot) : bisect_right(self.tx_slots, slot)]
+
+    def tx_count_through(self, slot: int) -> int:
+        """How many transactions landed in slots up to ``slot``."""
+        return bisect_right(self.tx_slots, slot)
+
+    def known_accounts(self) -> list[str]:
+        """Every account the node can name: written by a transaction, loaded, preloaded, or the faucet."""
+        return sorted(set(self.owner_of) | set(PRELOADED_ACCOUNTS) | {str(self.faucet.pubkey())})
+
     def signatures_for(
         self, addr: str, commitment: str, before: str | None, until: str | None, limit: int
     ) -> list[TxRecord]:
@@ -498,11 +532,24 @@ class Bank:
 
     # --- persistence ----------------------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Commit transactions and changed accounts since the last flush to the ledger file."""
+    def has_changes(self) -> bool:
+        """Whether something clients can see is not yet in the ledger file (never, without a ledger)."""
+        return self.ledger is not None and bool(self._unsaved or self._dirty or self.history.has_changes())
+
+    def flush(self, slot: int | None = None) -> None:
+        """Commit what changed since the last flush (transactions, accounts, their history) with the node's slot.
+
+        ``slot`` is the slot to record as the node's (default: the current one; ``tick`` passes the next).
+        The node calls this before answering a request that changed state and before each slot begins, so
+        what a client saw at any commitment is on disk before it saw it.
+        """
+        slot = self.slot if slot is None else slot
         if self.ledger is None:
             self._dirty.clear()
             self._unsaved.clear()
+            self.history.clear_changes()
+            return
+        if not self.has_changes() and slot == self._saved_slot:
             return
         rows: list[AccountRow] = []
         deleted: list[str] = []
@@ -512,20 +559,19 @@ class Bank:
                 deleted.append(pk)
             else:
                 rows.append((pk, acc.lamports, bytes(acc.data), str(acc.owner), acc.executable))
-        meta = {
-            "slot": str(self.slot).encode(),
-            "genesis": self.genesis,
-            "identity": bytes(self.identity),
-            "faucet": bytes(self.faucet),
-        }
+        meta = {"slot": str(slot).encode(), "finalized": str(self.finalized_at(slot)).encode()}
+        if self._saved_slot is None:
+            meta.update(genesis=self.genesis, identity=bytes(self.identity), faucet=bytes(self.faucet))
         for rec in self._unsaved:
             self.resolve_tokens(rec)
         times = self.slot_times
-        slots = [(s, times[s]) for s in range(self._slots_saved + 1, self.slot + 1) if s in times]
-        self.ledger.commit(meta, self._unsaved, rows, deleted, slots)
-        self._slots_saved = self.slot
+        slots = [(s, times[s]) for s in range(self._slots_saved + 1, slot + 1) if s in times]
+        self.ledger.commit(meta, self._unsaved, rows, deleted, slots, self.history.changes())
+        self._slots_saved = max(self._slots_saved, slot)
+        self._saved_slot = slot
         self._dirty.clear()
         self._unsaved.clear()
+        self.history.clear_changes()
 
     def close(self) -> None:
         """Flush and close the ledger."""

@@ -33,12 +33,20 @@ _CORS = (
 
 
 class HttpProtocol(asyncio.Protocol):
-    """One client connection; ``handler(body) -> response body`` answers each POST."""
+    """One client connection; ``handler(body) -> response body`` answers each POST.
 
-    def __init__(self, handler: Callable[[bytes], bytes]) -> None:
+    ``release(write)``, when given, decides when each reply is written (the node holds replies until what they
+    show is committed); it must keep them in order.
+    """
+
+    def __init__(
+        self, handler: Callable[[bytes], bytes], release: Callable[[Callable[[], None]], None] | None = None
+    ) -> None:
         self.handler = handler
+        self.release = release
         self.buf = bytearray()
         self.transport: asyncio.Transport | None = None
+        self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -48,6 +56,14 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = None
 
     def _reply(self, status: int, body: bytes, close: bool, ctype: bytes = b"application/json") -> None:
+        if close:
+            self._closing = True  # answer nothing after this one
+        if self.release is None:
+            self._write(status, body, close, ctype)
+        else:
+            self.release(lambda: self._write(status, body, close, ctype))
+
+    def _write(self, status: int, body: bytes, close: bool, ctype: bytes) -> None:
         if self.transport is None:
             return
         head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n" % (
@@ -65,7 +81,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        while self.transport is not None:
+        while self.transport is not None and not self._closing:
             end = self.buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(self.buf) > MAX_HEADER:

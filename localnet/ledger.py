@@ -1,4 +1,8 @@
-"""The node's ledger file: transactions, account snapshots and slot times in SQLite, committed per slot."""
+"""The node's ledger file: transactions, accounts, their recent history and slot times in SQLite.
+
+The node commits before any client can see a change (see ``Bank.flush``), so a restart, even after
+``kill -9``, serves every commitment level as it was.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from localnet.errors import LocalnetError
+from localnet.history import HistoryRow, decode_state, encode_state
 from localnet.records import TxRecord
 
 SCHEMA = """
@@ -19,6 +24,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     executable INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS slots (slot INTEGER PRIMARY KEY, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    pubkey TEXT NOT NULL, slot INTEGER NOT NULL, state BLOB, PRIMARY KEY (pubkey, slot)
+);
 """
 
 AccountRow = tuple[str, int, bytes, str, bool]
@@ -67,6 +75,11 @@ class LedgerFile:
         """(slot, unix time) of every stored slot."""
         yield from self.db.execute("SELECT slot, time FROM slots ORDER BY slot")
 
+    def history(self) -> Iterator[HistoryRow]:
+        """Stored account history, by account then slot."""
+        for pk, slot, state in self.db.execute("SELECT pubkey, slot, state FROM history ORDER BY pubkey, slot"):
+            yield pk, slot, decode_state(None if state is None else bytes(state))
+
     def commit(
         self,
         meta: dict[str, bytes],
@@ -74,8 +87,9 @@ class LedgerFile:
         accounts: Iterable[AccountRow],
         deleted: Iterable[str],
         slots: Iterable[tuple[int, int]],
+        history: tuple[list[str], list[HistoryRow]] = ([], []),
     ) -> None:
-        """Write one slot's changes in a single SQLite transaction."""
+        """Write changes in a single SQLite transaction (``history``: accounts rewritten whole, rows)."""
         cur = self.db.cursor()
         cur.execute("BEGIN")
         try:
@@ -91,6 +105,12 @@ class LedgerFile:
             )
             cur.executemany("DELETE FROM accounts WHERE pubkey = ?", ((k,) for k in deleted))
             cur.executemany("INSERT OR REPLACE INTO slots (slot, time) VALUES (?, ?)", slots)
+            rewritten, rows = history
+            cur.executemany("DELETE FROM history WHERE pubkey = ?", ((k,) for k in rewritten))
+            cur.executemany(
+                "INSERT OR REPLACE INTO history (pubkey, slot, state) VALUES (?, ?, ?)",
+                ((k, s, encode_state(a)) for k, s, a in rows),
+            )
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")

@@ -80,6 +80,13 @@ def read_token_account(data: bytes) -> tuple[str, str, int, int] | None:
     return _pk(data[0:32]), _pk(data[32:64]), amount, state
 
 
+def read_delegate(data: bytes) -> str | None:
+    """The delegate of an SPL token account (None when it has none)."""
+    if len(data) < TOKEN_ACCOUNT_LEN or not struct.unpack_from("<I", data, 72)[0]:
+        return None
+    return _pk(data[76:108])
+
+
 def parse_token_account_json(data: bytes, decimals: int | None, program: str) -> dict[str, Any] | None:
     """The jsonParsed form of a token account or mint, or None for anything else."""
     acc = read_token_account(data)
@@ -93,8 +100,8 @@ def parse_token_account_json(data: bytes, decimals: int | None, program: str) ->
             "state": _ACCOUNT_STATES[state],
             "tokenAmount": ui_token_amount(amount, decimals),
         }
-        if struct.unpack_from("<I", data, 72)[0]:
-            info["delegate"] = _pk(data[76:108])
+        if (delegate := read_delegate(data)) is not None:
+            info["delegate"] = delegate
             info["delegatedAmount"] = ui_token_amount(struct.unpack_from("<Q", data, 121)[0], decimals)
         parsed = {"type": "account", "info": info}
     else:
@@ -301,3 +308,59 @@ def encode_account(
     else:
         out["data"] = [b64encode(data).decode(), "base64"]
     return out
+
+
+# --- vote accounts ------------------------------------------------------------------------------------------
+
+_VOTE_LANDED = 2  # VoteStateVersions::Current: votes carry a latency byte
+_VOTE_1_14_11 = 1
+_PRIOR_VOTERS_LEN = 32 * 48 + 8 + 1  # CircBuf<(Pubkey, Epoch, Epoch)> of 32 entries, index, is_empty
+
+
+def read_vote_state(data: bytes) -> dict[str, Any] | None:
+    """node pubkey, commission, last vote, root slot and epoch credits of an initialized vote account.
+
+    Reads the bincode layouts of VoteStateVersions 1.14.11 and Current (what the runtime here writes);
+    anything else, or an account without authorized voters (uninitialized), gives None, as a validator's
+    vote-account cache would not hold it.
+    """
+    try:
+        (tag,) = struct.unpack_from("<I", data, 0)
+        if tag not in (_VOTE_1_14_11, _VOTE_LANDED):
+            return None
+        node = _pk(data[4:36])
+        commission = data[68]
+        off = 69
+        (n,) = struct.unpack_from("<Q", data, off)
+        size = 13 if tag == _VOTE_LANDED else 12
+        off += 8
+        if off + n * size > len(data):
+            return None
+        last_vote = 0
+        if n:
+            last_vote = struct.unpack_from("<Q", data, off + (n - 1) * size + (1 if tag == _VOTE_LANDED else 0))[0]
+        off += n * size
+        root_slot = 0
+        if data[off] == 1:
+            (root_slot,) = struct.unpack_from("<Q", data, off + 1)
+            off += 9
+        else:
+            off += 1
+        (voters,) = struct.unpack_from("<Q", data, off)
+        if voters == 0 or voters > 64:
+            return None
+        off += 8 + voters * 40 + _PRIOR_VOTERS_LEN
+        (e,) = struct.unpack_from("<Q", data, off)
+        off += 8
+        if off + e * 24 > len(data):
+            return None
+        credits = [list(struct.unpack_from("<QQQ", data, off + 24 * i)) for i in range(e)]
+    except (struct.error, IndexError):
+        return None
+    return {
+        "nodePubkey": node,
+        "commission": commission,
+        "lastVote": last_vote,
+        "rootSlot": root_slot,
+        "epochCredits": credits,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,8 @@ class PubSub:
         # (kind, commitment) -> key -> {id: Sub}; key None = every transaction (logs "all")
         self.index: dict[tuple[str, str], dict[str | None, dict[int, Sub]]] = {}
         self.pending: dict[int, list[tuple[TxRecord, list[str]]]] = {}
+        #: set by the node: holds each outgoing message until what it shows is committed to the ledger
+        self.release: Callable[[Callable[[], None]], None] | None = None
         bank.listeners.append(self.on_transaction)
 
     # --- registry -----------------------------------------------------------------------------------------
@@ -95,7 +98,7 @@ class PubSub:
             "method": NOTIFICATION[sub.kind],
             "params": {"result": result, "subscription": sub.id},
         }
-        sub.conn.queue.put_nowait(orjson.dumps(msg))
+        self._send(sub.conn, msg)
 
     def _group(self, kind: str, commitment: str, key: str | None) -> list[Sub]:
         g = self.index.get((kind, commitment))
@@ -261,7 +264,11 @@ class PubSub:
             self._send(conn, {"jsonrpc": "2.0", "error": e.to_json(), "id": id_})
 
     def _send(self, conn: Conn, msg: Any) -> None:
-        conn.queue.put_nowait(orjson.dumps(msg))
+        data = orjson.dumps(msg)
+        if self.release is None:
+            conn.queue.put_nowait(data)
+        else:
+            self.release(lambda: conn.queue.put_nowait(data))
 
     async def serve(self, ws: ServerConnection) -> None:
         """websockets handler: one connection until it closes."""

@@ -195,6 +195,47 @@ def render_transaction(rec: TxRecord, encoding: str, max_version: int | None) ->
     return out
 
 
+def is_v0(raw: bytes) -> bool:
+    """Whether a serialised transaction carries a versioned (v0) message."""
+    n = raw[0]  # shortvec signature count: < 128 signatures always fits one byte
+    return bool(raw[1 + 64 * n] & 0x80)
+
+
+def render_accounts_entry(rec: TxRecord, max_version: int | None, rewards: bool) -> dict[str, Any]:
+    """getBlock's ``transactionDetails: "accounts"`` form: signatures, account keys and the balance meta."""
+    n_static = len(rec.keys) - sum(len(g) for g in rec.loaded or ())
+    tx = VersionedTransaction.from_bytes(rec.raw)
+    meta: dict[str, Any] = {
+        "err": rec.err,
+        "status": rec.status_json(),
+        "fee": rec.fee,
+        "preBalances": rec.pre_balances,
+        "postBalances": rec.post_balances,
+        "preTokenBalances": rec.pre_token,
+        "postTokenBalances": rec.post_token,
+    }
+    if rewards:
+        meta["rewards"] = []
+    out: dict[str, Any] = {
+        "transaction": {
+            "signatures": [str(s) for s in tx.signatures],
+            "accountKeys": [
+                {
+                    "pubkey": k,
+                    "writable": rec.writable[i],
+                    "signer": i < rec.num_signers,
+                    "source": "transaction" if i < n_static else "lookupTable",
+                }
+                for i, k in enumerate(rec.keys)
+            ],
+        },
+        "meta": meta,
+    }
+    if max_version is not None:
+        out["version"] = 0 if is_v0(rec.raw) else "legacy"
+    return out
+
+
 class _Ix:
     __slots__ = ("program_id_index", "accounts", "data")
 

@@ -1,7 +1,9 @@
 """JSON-RPC 2.0 over the bank: request parsing, batches, and the cluster / transaction methods.
 
-Account and token methods live in :mod:`localnet.rpc_accounts`. Every method is a plain function
-``(bank, params) -> result``; results may hold :class:`orjson.Fragment` (pre-rendered JSON).
+Account and token methods live in :mod:`localnet.rpc_accounts`, blocks and the ledger's history in
+:mod:`localnet.rpc_blocks`, cluster, supply and leader methods in :mod:`localnet.rpc_cluster`. Every method
+is a plain function ``(bank, params) -> result``; results may hold :class:`orjson.Fragment` (pre-rendered
+JSON).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from solders.hash import Hash
 from solders.message import Message, MessageV0
 
 from localnet import params as P
-from localnet import rpc_accounts
+from localnet import rpc_accounts, rpc_blocks, rpc_cluster
 from localnet.bank import Bank
 from localnet.constants import (
     BLOCKHASH_WINDOW,
@@ -32,11 +34,10 @@ from localnet.errors import (
     PARSE_ERROR,
     PREFLIGHT_FAILURE,
     SIGNATURE_VERIFICATION_FAILURE,
-    UNSUPPORTED_TRANSACTION_VERSION,
     RpcError,
     invalid_params,
 )
-from localnet.records import render_transaction
+from localnet.records import is_v0, render_transaction
 from localnet.svm import TxFailed, return_data_json
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def get_epoch_info(bank: Bank, params: list[Any]) -> Any:
         "epoch": slot // SLOTS_PER_EPOCH,
         "slotIndex": slot % SLOTS_PER_EPOCH,
         "slotsInEpoch": SLOTS_PER_EPOCH,
-        "transactionCount": len(bank.txs),
+        "transactionCount": bank.tx_count_through(slot),
     }
 
 
@@ -330,27 +331,17 @@ def get_transaction(bank: Bank, params: list[Any]) -> Any:
         raise invalid_params("`commitment` processed is not supported by getTransaction")
     mv = cfg.get("maxSupportedTransactionVersion")
     if mv is not None:
-        P.integer(mv, "maxSupportedTransactionVersion", hi=0)
+        P.integer(mv, "maxSupportedTransactionVersion", hi=255)
     rec = bank.by_sig.get(sig)
     if rec is None or not bank.visible(rec, c):
         return None
     key = f"{encoding}/{mv}"
     cached = rec.cache.get(key)
     if cached is None:
-        if mv is None and rec.raw and _is_v0(rec.raw):
-            raise RpcError(
-                UNSUPPORTED_TRANSACTION_VERSION,
-                "Transaction version (0) is not supported by the requesting client. Please try the "
-                "request again with the following configuration parameter: "
-                '"maxSupportedTransactionVersion": 0',
-            )
+        if mv is None and rec.raw and is_v0(rec.raw):
+            raise rpc_blocks.unsupported_version()
         cached = rec.cache[key] = orjson.dumps(render_transaction(bank.resolve_tokens(rec), encoding, mv))
     return orjson.Fragment(cached)
-
-
-def _is_v0(raw: bytes) -> bool:
-    n = raw[0]  # shortvec signature count: < 128 signatures always fits one byte
-    return bool(raw[1 + 64 * n] & 0x80)
 
 
 METHODS: dict[str, Method] = {
@@ -373,6 +364,8 @@ METHODS: dict[str, Method] = {
     "getSignaturesForAddress": get_signatures_for_address,
     "getTransaction": get_transaction,
     **rpc_accounts.METHODS,
+    **rpc_blocks.METHODS,
+    **rpc_cluster.METHODS,
 }
 
 

@@ -11,12 +11,13 @@ from base64 import b64decode
 from typing import TYPE_CHECKING, Any
 
 from solders.account import Account
+from solders.pubkey import Pubkey
 
 from localnet import params as P
 from localnet.b58 import b58decode
-from localnet.constants import CORE_VERSION, TOKEN_PROGRAMS
+from localnet.constants import CORE_VERSION, NUM_LARGEST_ACCOUNTS, TOKEN_PROGRAMS
 from localnet.errors import invalid_params
-from localnet.parsers import encode_account, read_mint, read_token_account, ui_token_amount
+from localnet.parsers import encode_account, read_delegate, read_mint, read_token_account, ui_token_amount
 
 if TYPE_CHECKING:
     from localnet.bank import Bank
@@ -161,30 +162,77 @@ def get_token_supply(bank: Bank, params: list[Any]) -> Any:
     return {"context": _ctx(bank, cfg), "value": ui_token_amount(int(info["supply"]), info["decimals"])}
 
 
-def get_token_accounts_by_owner(bank: Bank, params: list[Any]) -> Any:
-    owner = P.pubkey(params, 0, "owner")
+def _token_filter(bank: Bank, params: list[Any], commitment: str) -> tuple[list[str], str | None]:
+    """The token programs to scan and the mint, from ``{mint}`` or ``{programId}`` at position 1."""
     flt = P.arg(params, 1, "filter")
     if not isinstance(flt, dict) or len(flt) != 1 or not ({"mint", "programId"} & flt.keys()):
         raise invalid_params("`filter` must be {mint: <pubkey>} or {programId: <pubkey>}")
-    mint = P.pubkey_value(flt["mint"], "filter.mint") if "mint" in flt else None
-    program = P.pubkey_value(flt["programId"], "filter.programId") if "programId" in flt else None
-    if program is not None and program not in TOKEN_PROGRAMS:
+    if "mint" in flt:
+        mint = P.pubkey_value(flt["mint"], "filter.mint")
+        acc = bank.get_account(mint, commitment)
+        if acc is None or str(acc.owner) not in TOKEN_PROGRAMS or read_mint(bytes(acc.data)) is None:
+            raise invalid_params("Invalid param: not a Token mint")
+        return [str(acc.owner)], mint
+    program = P.pubkey_value(flt["programId"], "filter.programId")
+    if program not in TOKEN_PROGRAMS:
         raise invalid_params(f"Invalid param: unrecognized Token program id {program}")
+    return [program], None
+
+
+def _token_accounts_by(bank: Bank, params: list[Any], role: str) -> Any:
+    """getTokenAccountsByOwner (``role`` owner) and getTokenAccountsByDelegate (``role`` delegate)."""
+    who = P.pubkey(params, 0, role)
     cfg = P.config(params, 2)
+    commitment = P.commitment(cfg)
+    programs, mint = _token_filter(bank, params, commitment)
     enc = P.account_encoding(cfg, "base64")
     ds = P.data_slice(cfg)
-    commitment = P.commitment(cfg)
     out = []
-    for prog in sorted(TOKEN_PROGRAMS) if program is None else [program]:
+    for prog in programs:
         for pk in bank.accounts_of_program(prog):
             acc = bank.get_account(pk, commitment)
             if acc is None:
                 continue
-            t = read_token_account(bytes(acc.data))
-            if t is None or t[1] != owner or (mint is not None and t[0] != mint):
+            data = bytes(acc.data)
+            t = read_token_account(data)
+            if t is None or (mint is not None and t[0] != mint):
+                continue
+            if role == "owner" and t[1] != who:
+                continue
+            if role == "delegate" and read_delegate(data) != who:
                 continue
             out.append({"pubkey": pk, "account": render(bank, acc, enc, ds)})
     return {"context": _ctx(bank, cfg), "value": out}
+
+
+def get_token_accounts_by_owner(bank: Bank, params: list[Any]) -> Any:
+    return _token_accounts_by(bank, params, "owner")
+
+
+def get_token_accounts_by_delegate(bank: Bank, params: list[Any]) -> Any:
+    return _token_accounts_by(bank, params, "delegate")
+
+
+def get_token_largest_accounts(bank: Bank, params: list[Any]) -> Any:
+    mint = P.pubkey(params, 0, "mint")
+    cfg = P.config(params, 1)
+    commitment = P.commitment(cfg)
+    acc = bank.get_account(mint, commitment)
+    info = read_mint(bytes(acc.data)) if acc is not None and str(acc.owner) in TOKEN_PROGRAMS else None
+    if acc is None or info is None:
+        raise invalid_params("Invalid param: not a Token mint")
+    balances: list[tuple[int, bytes, str]] = []
+    for pk in bank.accounts_of_program(str(acc.owner)):
+        held = bank.get_account(pk, commitment)
+        t = read_token_account(bytes(held.data)) if held is not None else None
+        if t is not None and t[0] == mint:
+            balances.append((t[2], bytes(Pubkey.from_string(pk)), pk))
+    balances.sort(reverse=True)  # largest first; equal amounts by address bytes, as a validator's heap does
+    value = [
+        {"address": pk, **ui_token_amount(amount, info["decimals"])}
+        for amount, _raw, pk in balances[:NUM_LARGEST_ACCOUNTS]
+    ]
+    return {"context": _ctx(bank, cfg), "value": value}
 
 
 METHODS = {
@@ -195,4 +243,6 @@ METHODS = {
     "getTokenAccountBalance": get_token_account_balance,
     "getTokenSupply": get_token_supply,
     "getTokenAccountsByOwner": get_token_accounts_by_owner,
+    "getTokenAccountsByDelegate": get_token_accounts_by_delegate,
+    "getTokenLargestAccounts": get_token_largest_accounts,
 }

@@ -41,9 +41,13 @@ class TxFailed(Exception):
         self.return_data = return_data
 
 
+#: The runtime's feature set (what getStakeMinimumDelegation and friends report against).
+FEATURES = FeatureSet.default()
+
+
 def make_svm() -> LiteSVM:
     """A LiteSVM with builtins, SPL programs and sysvars that also accepts loader-v3 (upgradeable) deploys."""
-    fs = FeatureSet.default()
+    fs = FEATURES
     svm = (
         LiteSVM.default()
         .with_sysvars()

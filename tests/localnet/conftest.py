@@ -3,10 +3,16 @@
 Conformance tests take the ``node`` fixture and talk to it only through solana-py's AsyncClient, its websocket
 client and raw HTTP, so the same assertions hold on both. The validator variant is skipped, with the reason,
 when ``solana-test-validator`` is not on PATH.
+
+Tests that must observe a state lasting only a few slots (confirmed but not yet finalized, ...) take
+``stepped_node`` instead and call ``await node.step()`` to let a slot pass: the embedded node then runs on a
+manual clock, so nothing moves between two reads and no assertion depends on catching a short window; a
+validator keeps its own clock (its confirmed-to-finalized window is ~13 s) and ``step()`` waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
@@ -36,6 +42,20 @@ class NodeUnderTest:
     ws_url: str
     engine: str
     embedded: LocalnetNode | None = None
+
+    async def step(self, slots: int = 1) -> None:
+        """Let ``slots`` slots pass: at once on a manual-clock embedded node, else wait for the node's clock."""
+        if self.embedded is not None and self.embedded.manual_clock:
+            await asyncio.to_thread(self.embedded.advance, slots)
+            return
+        body = {"jsonrpc": "2.0", "id": 1, "method": "getSlot", "params": [{"commitment": "processed"}]}
+        async with httpx.AsyncClient(timeout=30) as http:
+            start = (await http.post(self.rpc_url, json=body)).json()["result"]
+            deadline = asyncio.get_running_loop().time() + 60 + slots
+            while (await http.post(self.rpc_url, json=body)).json()["result"] < start + slots:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"{self.engine} node did not advance {slots} slot(s) from {start}")
+                await asyncio.sleep(0.02)
 
 
 def _free_port_pair() -> int:
@@ -102,6 +122,15 @@ def node(request: pytest.FixtureRequest, localnet_factory: Callable[..., Localne
     if request.param == "validator":
         return request.getfixturevalue("validator_node")
     n = localnet_factory()
+    return NodeUnderTest(n.rpc_url, n.ws_url, "embedded", n)
+
+
+@pytest.fixture(params=["embedded", pytest.param("validator", marks=pytest.mark.validator)])
+def stepped_node(request: pytest.FixtureRequest, localnet_factory: Callable[..., LocalnetNode]) -> NodeUnderTest:
+    """The node under test with a clock the test drives through ``step()`` (embedded: a manual clock)."""
+    if request.param == "validator":
+        return request.getfixturevalue("validator_node")
+    n = localnet_factory(manual_clock=True)
     return NodeUnderTest(n.rpc_url, n.ws_url, "embedded", n)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 from spl.memo.constants import MEMO_PROGRAM_ID
 from spl.memo.instructions import MemoParams, create_memo
@@ -58,8 +60,17 @@ def payment_tx(
     return Transaction([payer], Message([ix, memo_ix], payer.pubkey()), blockhash)
 
 
-async def wait_status(client: AsyncClient, sig: Signature, level: str, timeout: float = 60.0) -> Any:
-    """Poll getSignatureStatuses until ``sig`` reaches ``level`` (confirmed or finalized)."""
+async def wait_status(
+    client: AsyncClient,
+    sig: Signature,
+    level: str,
+    timeout: float = 60.0,
+    step: Callable[[], Awaitable[None]] | None = None,
+) -> Any:
+    """Poll getSignatureStatuses until ``sig`` reaches ``level`` (confirmed or finalized).
+
+    ``step`` (a stepped node's ``step``) moves the clock between polls instead of sleeping.
+    """
     order = ["processed", "confirmed", "finalized"]
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -68,8 +79,24 @@ async def wait_status(client: AsyncClient, sig: Signature, level: str, timeout: 
             name = str(st.confirmation_status).rsplit(".", 1)[-1].lower()
             if order.index(name) >= order.index(level):
                 return st
-        await asyncio.sleep(0.02)
+        await (step() if step is not None else asyncio.sleep(0.02))
     raise AssertionError(f"{sig} did not reach {level}")
+
+
+async def funded(
+    c: AsyncClient, lamports: int = 10**9, step: Callable[[], Awaitable[None]] | None = None
+) -> Keypair:
+    """A new keypair holding ``lamports`` from an airdrop, confirmed."""
+    kp = Keypair()
+    sig = (await c.request_airdrop(kp.pubkey(), lamports, Confirmed)).value
+    await wait_status(c, sig, "confirmed", step=step)
+    return kp
+
+
+def pay(kp: Keypair, to: Pubkey, lamports: int, bh: Hash) -> Transaction:
+    """A system transfer of ``lamports`` from ``kp`` to ``to``."""
+    ix = transfer(TransferParams(from_pubkey=kp.pubkey(), to_pubkey=to, lamports=lamports))
+    return Transaction([kp], Message([ix], kp.pubkey()), bh)
 
 
 async def send_payment(
@@ -96,3 +123,19 @@ def raw_rpc(url: str, method: str, params: list[Any] | None = None) -> dict[str,
     """One JSON-RPC call over plain HTTP; returns the whole response object."""
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
     return httpx.post(url, json=body, timeout=30).json()
+
+
+def raw_batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+    """Several JSON-RPC calls in one batch; returns each answer without its id, in call order."""
+    body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    out = sorted(httpx.post(url, json=body, timeout=60).json(), key=lambda r: r["id"])
+    return [{k: v for k, v in r.items() if k != "id"} for r in out]
+
+
+def typed(url: str, resp_type: Any, method: str, params: list[Any] | None = None) -> Any:
+    """One call parsed by solders' response type (what solana-py uses): a shape it rejects fails the test."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+    text = httpx.post(url, json=body, timeout=30).text
+    parsed = resp_type.from_json(text)
+    assert isinstance(parsed, resp_type), (method, params, text[:500])
+    return parsed.value

@@ -37,7 +37,8 @@ class TestClusterInfo:
             first = (await c.get_slot(Processed)).value
             while (await c.get_slot(Processed)).value < first + 3:
                 await asyncio.sleep(0.02)
-            p, cf, f = [(await c.get_slot(x)).value for x in (Processed, Confirmed, Finalized)]
+            # finalized first: slots only grow, so each later read at a lower commitment sees at least as far
+            f, cf, p = [(await c.get_slot(x)).value for x in (Finalized, Confirmed, Processed)]
             assert f <= cf <= p
             assert (await c.get_block_height(Processed)).value >= first + 3
             info = (await c.get_epoch_info(Processed)).value

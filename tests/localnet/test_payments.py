@@ -171,6 +171,70 @@ class TestAccountsAndTokens:
             assert mint in {a.pubkey for a in mints}
 
 
+class TestTokenHoldersAndDelegates:
+    async def test_largest_holders_of_a_mint(self, node: NodeUnderTest, boot: dict[str, Any]) -> None:
+        mint = Pubkey.from_string(boot["mint"])
+        async with AsyncClient(node.rpc_url) as c:
+            largest = (await c.get_token_largest_accounts(mint, Confirmed)).value
+            amounts = [int(a.amount.amount) for a in largest]
+            assert amounts == sorted(amounts, reverse=True) and len(largest) <= 20
+            assert {a.amount.decimals for a in largest} == {boot["decimals"]}
+            # the emission reserve holds the most IO after bootstrap
+            assert str(largest[0].address) == boot["emission_reserve"]
+            alice = Pubkey.from_string(boot["wallets"][0]["io_account"])
+            held = {a.address: int(a.amount.amount) for a in largest}
+            assert held[alice] == int((await c.get_token_account_balance(alice, Confirmed)).value.amount)
+        for bad in ([boot["wallets"][0]["io_account"]], [str(Keypair().pubkey())], ["nope"]):
+            assert raw_rpc(node.rpc_url, "getTokenLargestAccounts", bad)["error"]["code"] == -32602
+
+    async def test_accounts_by_delegate(self, node: NodeUnderTest, boot: dict[str, Any]) -> None:
+        from solana.rpc.types import TokenAccountOpts
+        from solders.message import Message
+        from solders.transaction import Transaction
+        from spl.token.constants import TOKEN_PROGRAM_ID
+        from spl.token.instructions import ApproveParams, approve
+
+        from tests.localnet.helpers import keypair, wait_status
+
+        alice = boot["wallets"][0]
+        owner = keypair(alice["keypair_path"])
+        ata = Pubkey.from_string(alice["io_account"])
+        mint = Pubkey.from_string(boot["mint"])
+        delegate = Keypair().pubkey()
+        async with AsyncClient(node.rpc_url) as c:
+            assert (
+                await c.get_token_accounts_by_delegate(delegate, TokenAccountOpts(mint=mint), Confirmed)
+            ).value == []
+            ix = approve(
+                ApproveParams(
+                    program_id=TOKEN_PROGRAM_ID, source=ata, delegate=delegate, owner=owner.pubkey(), amount=777
+                )
+            )
+            bh = (await c.get_latest_blockhash(Confirmed)).value.blockhash
+            sig = (await c.send_transaction(Transaction([owner], Message([ix], owner.pubkey()), bh))).value
+            await wait_status(c, sig, "confirmed")
+            by_mint = (await c.get_token_accounts_by_delegate(delegate, TokenAccountOpts(mint=mint), Confirmed)).value
+            assert [a.pubkey for a in by_mint] == [ata]
+            by_program = (
+                await c.get_token_accounts_by_delegate_json_parsed(
+                    delegate, TokenAccountOpts(program_id=TOKEN_PROGRAM_ID), Confirmed
+                )
+            ).value
+            assert [a.pubkey for a in by_program] == [ata]
+            info = by_program[0].account.data.parsed["info"]
+            assert info["delegate"] == str(delegate) and info["delegatedAmount"]["amount"] == "777"
+            other = Keypair().pubkey()
+            assert (await c.get_token_accounts_by_delegate(other, TokenAccountOpts(mint=mint), Confirmed)).value == []
+        url = node.rpc_url
+        for params in (
+            [str(delegate), {"mint": boot["treasury"]}],  # a token account is not a mint
+            [str(delegate), {"programId": str(Keypair().pubkey())}],
+            [str(delegate), {}],
+            ["nope", {"mint": boot["mint"]}],
+        ):
+            assert raw_rpc(url, "getTokenAccountsByDelegate", params)["error"]["code"] == -32602, params
+
+
 class TestRawAccountEncodings:
     def test_base58_and_with_context(self, node: NodeUnderTest, boot: dict[str, Any]) -> None:
         from localnet.b58 import b58decode

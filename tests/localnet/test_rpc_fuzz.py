@@ -11,6 +11,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from solders.hash import Hash
 from solders.keypair import Keypair
 
 from localnet.bank import Bank
@@ -23,9 +24,12 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**70), 2**70),
+    st.integers(0, 12),  # slots this bank has: blocks, ranges and limits that hit data
     st.floats(allow_nan=False),
     st.text(max_size=20),
-    st.sampled_from([KEY, SIG, "base64", "jsonParsed", "confirmed", "finalized", "AAAA"]),
+    st.sampled_from(
+        [KEY, SIG, "base64", "jsonParsed", "confirmed", "finalized", "AAAA", "full", "accounts", "signatures", "none"]
+    ),
 )
 values = st.recursive(
     scalars,
@@ -55,6 +59,18 @@ values = st.recursive(
                     "addresses",
                     "maxSupportedTransactionVersion",
                     "withContext",
+                    "transactionDetails",
+                    "rewards",
+                    "identity",
+                    "range",
+                    "firstSlot",
+                    "lastSlot",
+                    "votePubkey",
+                    "keepUnstakedDelinquents",
+                    "delinquentSlotDistance",
+                    "excludeNonCirculatingAccountsList",
+                    "filter",
+                    "sortResults",
                     "x",
                 ]
             ),
@@ -68,8 +84,18 @@ values = st.recursive(
 
 @pytest.fixture(scope="module")
 def bank() -> Bank:
+    """A bank with a few blocks holding legacy and v0 transactions, some confirmed, some finalized."""
+    from solders.message import MessageV0
+    from solders.system_program import TransferParams, transfer
+    from solders.transaction import VersionedTransaction
+
     b = Bank(finality_slots=4)
-    b.tick()
+    for i in range(6):
+        b.process(b.airdrop_tx(Keypair().pubkey(), 10_000 + i), preflight=True)
+        ix = transfer(TransferParams(from_pubkey=b.faucet.pubkey(), to_pubkey=Keypair().pubkey(), lamports=7))
+        bh = Hash.from_string(b.blockhash_at(b.slot))
+        b.process(VersionedTransaction(MessageV0.try_compile(b.faucet.pubkey(), [ix], [], bh), [b.faucet]), True)
+        b.tick()
     return b
 
 

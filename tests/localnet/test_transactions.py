@@ -22,24 +22,7 @@ from solders.transaction import Transaction
 
 from localnet.b58 import b58encode
 from tests.localnet.conftest import NodeUnderTest
-from tests.localnet.helpers import raw_rpc, wait_status
-
-
-async def funded(c: AsyncClient, lamports: int = 10**9) -> Keypair:
-    kp = Keypair()
-    sig = (await c.request_airdrop(kp.pubkey(), lamports, Confirmed)).value
-    await wait_status(c, sig, "confirmed")
-    return kp
-
-
-def pay(kp: Keypair, to: Pubkey, lamports: int, bh: Hash) -> Transaction:
-    return Transaction(
-        [kp],
-        Message(
-            [transfer(TransferParams(from_pubkey=kp.pubkey(), to_pubkey=to, lamports=lamports))], kp.pubkey()
-        ),
-        bh,
-    )
+from tests.localnet.helpers import funded, pay, raw_rpc, wait_status
 
 
 def rpc_error(exc: BaseException) -> Any:
@@ -136,15 +119,20 @@ class TestDuplicatesAndBlockhashes:
             await wait_status(c, sig, "confirmed")
 
 
+def _level(st: Any) -> str:
+    return "none" if st is None else str(st.confirmation_status).rsplit(".", 1)[-1].lower()
+
+
 class TestCommitment:
-    async def test_confirmed_before_finalized(self, node: NodeUnderTest) -> None:
+    async def test_confirmed_before_finalized(self, stepped_node: NodeUnderTest) -> None:
+        node = stepped_node  # embedded: the clock moves only between observations, one slot per step
         async with AsyncClient(node.rpc_url) as c:
-            kp = await funded(c)
+            kp = await funded(c, step=node.step)
             bh = (await c.get_latest_blockhash(Confirmed)).value.blockhash
             sig = (await c.send_transaction(pay(kp, Keypair().pubkey(), 5, bh))).value
             levels: list[str] = []
             seen_confirmed_not_finalized = False
-            for _ in range(3000):
+            for _ in range(200):
                 # read the commitment-filtered views first, the status last: statuses only move forward
                 fin = (await c.get_transaction(sig, "json", Finalized)).value
                 fin_sigs = [
@@ -152,8 +140,7 @@ class TestCommitment:
                     for s in (await c.get_signatures_for_address(kp.pubkey(), commitment=Finalized)).value
                 ]
                 conf = (await c.get_transaction(sig, "json", Confirmed)).value
-                st = (await c.get_signature_statuses([sig])).value[0]
-                level = str(st.confirmation_status).rsplit(".", 1)[-1].lower()
+                level = _level((await c.get_signature_statuses([sig])).value[0])
                 if not levels or levels[-1] != level:
                     levels.append(level)
                 if fin is not None or sig in fin_sigs:
@@ -164,20 +151,25 @@ class TestCommitment:
                         seen_confirmed_not_finalized = True
                 if level == "finalized" and fin is not None:
                     break
-                await asyncio.sleep(0.005)
+                await node.step()
             assert seen_confirmed_not_finalized
             assert levels[-1] == "finalized"
+            if node.engine == "embedded":  # one slot to confirmed, finality_slots (4) to finalized
+                assert levels == ["processed", "confirmed", "finalized"]
             st = (await c.get_signature_statuses([sig])).value[0]
             assert st.confirmations is None
 
 
 class TestAccountReadsAtCommitment:
-    async def test_balance_moves_through_processed_confirmed_finalized(self, node: NodeUnderTest) -> None:
+    async def test_balance_moves_through_processed_confirmed_finalized(
+        self, stepped_node: NodeUnderTest
+    ) -> None:
+        node = stepped_node
         async with AsyncClient(node.rpc_url) as c:
             kp = Keypair()
             sig = (await c.request_airdrop(kp.pubkey(), 777_000)).value
             seen: list[tuple[int, int, int]] = []
-            for _ in range(5000):
+            for _ in range(200):
                 # finalized first: each later read is at a lower commitment, so it must see at least as much
                 f = (await c.get_balance(kp.pubkey(), Finalized)).value
                 cf = (await c.get_balance(kp.pubkey(), Confirmed)).value
@@ -187,11 +179,13 @@ class TestAccountReadsAtCommitment:
                     seen.append((p, cf, f))
                 if f == 777_000:
                     break
-                await asyncio.sleep(0.005)
+                await node.step()
             assert seen[-1] == (777_000, 777_000, 777_000)
             # a state where the airdrop was visible at confirmed but not yet at finalized was observed
             assert any(cf == 777_000 and f == 0 for _p, cf, f in seen), seen
-            st = await wait_status(c, sig, "finalized")
+            if node.engine == "embedded":
+                assert seen == [(777_000, 0, 0), (777_000, 777_000, 0), (777_000, 777_000, 777_000)]
+            st = await wait_status(c, sig, "finalized", step=node.step)
             assert st.err is None
 
 
@@ -321,7 +315,7 @@ class TestDurableNonce:
             ixs = list(create_nonce_account(kp.pubkey(), nonce.pubkey(), kp.pubkey(), rent))
             sig = (await c.send_transaction(Transaction([kp, nonce], Message(ixs, kp.pubkey()), bh))).value
             await wait_status(c, sig, "confirmed")
-            await asyncio.sleep(0.2)  # nonces only advance in a later slot
+            await node.step()  # nonces only advance in a later slot
 
             async def nonce_value() -> Hash:
                 data = bytes((await c.get_account_info(nonce.pubkey(), Confirmed)).value.data)
@@ -338,7 +332,7 @@ class TestDurableNonce:
                 sig = (await c.send_transaction(tx)).value
                 await wait_status(c, sig, "confirmed")
                 assert await nonce_value() != value
-                await asyncio.sleep(0.2)
+                await node.step()
             assert (await c.get_balance(to, Confirmed)).value == 33
 
 
@@ -373,7 +367,7 @@ class TestAddressLookupTables:
                 await c.send_transaction(Transaction([kp], Message([create, extend], kp.pubkey()), bh))
             ).value
             await wait_status(c, sig, "confirmed")
-            await asyncio.sleep(0.2)  # extended addresses are usable from the next slot
+            await node.step()  # extended addresses are usable from the next slot
 
             lut = AddressLookupTableAccount(table, targets)
             ixs = [
