@@ -15,19 +15,18 @@ from solders.pubkey import Pubkey
 from backend.chain.bootstrap import BootstrapContext, BootstrapError
 from backend.chain.ids import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
 from backend.chain.keys import load_or_create_keypair
-from localnet.node import LocalnetNode
-from tests.fixtures.localnet import run_bootstrap
+from tests.fixtures.localnet import NodeUnderTest, run_bootstrap
 
 
 class TestBootstrap:
-    def test_creates_everything_and_second_run_changes_nothing(self, localnet: LocalnetNode, tmp_path: Path) -> None:
+    def test_creates_everything_and_second_run_changes_nothing(self, node: NodeUnderTest, tmp_path: Path) -> None:
         out = tmp_path / "net.json"
-        first = run_bootstrap(localnet.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
+        first = run_bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
         assert first["sent_transactions"]
         on_disk = json.loads(out.read_text())
         assert on_disk["mint"] == first["mint"] and on_disk["decimals"] == 6
         assert {w["name"] for w in on_disk["wallets"]} == {"alice", "bob"}
-        c = Client(localnet.rpc_url)
+        c = Client(node.rpc_url)
         assert c.get_token_supply(Pubkey.from_string(first["mint"]), Confirmed).value.decimals == 6
         for w in on_disk["wallets"]:
             assert Path(w["keypair_path"]).exists()
@@ -38,26 +37,26 @@ class TestBootstrap:
         assert int(reserve.amount) == 100_000_000 * 10**6
         assert c.get_account_info(Pubkey.from_string(first["treasury"]), Confirmed).value is not None
         before = out.stat().st_mtime_ns
-        second = run_bootstrap(localnet.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
+        second = run_bootstrap(node.rpc_url, out, tmp_path / "keys", decimals=6, wallets=("alice", "bob"))
         assert second["sent_transactions"] == []
         assert {k: v for k, v in second.items() if k != "sent_transactions"} == on_disk
         assert out.stat().st_mtime_ns == before
 
-    def test_extra_steps_run_after_builtin_ones(self, localnet: LocalnetNode, tmp_path: Path) -> None:
+    def test_extra_steps_run_after_builtin_ones(self, node: NodeUnderTest, tmp_path: Path) -> None:
         seen: list[str] = []
 
         def step(ctx: BootstrapContext) -> None:
             seen.append(ctx.file.mint)  # the built-in part is done: the mint is known
             ctx.file.later_step = "stub-from-a-later-step"  # type: ignore[attr-defined]  # an extra section
 
-        r = run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=(), extra_steps=[step])
+        r = run_bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=(), extra_steps=[step])
         assert seen == [r["mint"]]
         assert json.loads((tmp_path / "n.json").read_text())["later_step"] == "stub-from-a-later-step"
 
-    def test_changed_decimals_and_dead_rpc_are_clear_errors(self, localnet: LocalnetNode, tmp_path: Path) -> None:
-        run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=())
+    def test_changed_decimals_and_dead_rpc_are_clear_errors(self, node: NodeUnderTest, tmp_path: Path) -> None:
+        run_bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", wallets=())
         with pytest.raises(BootstrapError, match="decimals"):
-            run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", decimals=9, wallets=())
+            run_bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", decimals=9, wallets=())
         with pytest.raises(BootstrapError, match="no Solana RPC"):
             run_bootstrap("http://127.0.0.1:9", tmp_path / "x.json", tmp_path / "keys2", wallets=())
         assert not (tmp_path / "x.json").exists()
@@ -66,11 +65,11 @@ class TestBootstrap:
 class TestReceivingWallets:
     """Every wallet that receives payments exists on chain, rent-exempt, with its token account (issue 9.1)."""
 
-    def test_a_wallet_pays_the_treasury_with_solana_pay(self, localnet: LocalnetNode, tmp_path: Path, js: Any) -> None:
-        boot = run_bootstrap(localnet.rpc_url, tmp_path / "net.json", tmp_path / "keys", wallets=("alice",))
+    def test_a_wallet_pays_the_treasury_with_solana_pay(self, node: NodeUnderTest, tmp_path: Path, js: Any) -> None:
+        boot = run_bootstrap(node.rpc_url, tmp_path / "net.json", tmp_path / "keys", wallets=("alice",))
         alice = boot["wallets"][0]
         treasury, payer_ata = Pubkey.from_string(boot["treasury"]), Pubkey.from_string(alice["io_account"])
-        c = Client(localnet.rpc_url)
+        c = Client(node.rpc_url)
 
         def balance(account: Pubkey) -> int:
             return int(c.get_token_account_balance(account, Confirmed).value.amount)
@@ -80,8 +79,8 @@ class TestReceivingWallets:
         out = js.run(
             "solana_pay_transfer.mjs",
             {
-                "rpcUrl": localnet.rpc_url,
-                "wsUrl": localnet.ws_url,
+                "rpcUrl": node.rpc_url,
+                "wsUrl": node.ws_url,
                 "payerKeypairPath": alice["keypair_path"],
                 "recipient": boot["treasury_owner"],  # the wallet, as a Solana Pay URL names it
                 "splToken": boot["mint"],
@@ -97,7 +96,7 @@ class TestReceivingWallets:
         assert (balance(treasury), balance(payer_ata)) == (before[0] + paid, before[1] - paid)
 
     def test_receivers_are_rent_exempt_and_a_later_step_gets_the_same_through_one_helper(
-        self, localnet: LocalnetNode, tmp_path: Path
+        self, node: NodeUnderTest, tmp_path: Path
     ) -> None:
         made: list[Pubkey] = []
 
@@ -106,8 +105,8 @@ class TestReceivingWallets:
             made.append(ctx.ensure_receiver(owner, Pubkey.from_string(ctx.file.mint)))
 
         kwargs: dict[str, Any] = {"wallets": (), "extra_steps": [grants_treasury]}
-        first = run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
-        c = Client(localnet.rpc_url)
+        first = run_bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
+        c = Client(node.rpc_url)
         rent = c.get_minimum_balance_for_rent_exemption(0, Confirmed).value
         grants_owner = load_or_create_keypair(tmp_path / "keys" / "grants_owner.json").pubkey()
         for owner, ata in ((first["treasury_owner"], first["treasury"]), (str(grants_owner), str(made[0]))):
@@ -115,5 +114,5 @@ class TestReceivingWallets:
             assert info is not None and info.lamports >= rent and info.owner == SYSTEM_PROGRAM_ID and not info.data
             token = c.get_account_info(Pubkey.from_string(ata), Confirmed).value
             assert token is not None and token.owner == TOKEN_PROGRAM_ID
-        second = run_bootstrap(localnet.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
+        second = run_bootstrap(node.rpc_url, tmp_path / "n.json", tmp_path / "keys", **kwargs)
         assert second["sent_transactions"] == [] and made[1] == made[0]
