@@ -1,6 +1,6 @@
 // `make web`: bundle src/main.js into ../static/build/app.js (one ES module, no network at run time) and copy
 // the Swagger UI and ReDoc assets of the pinned npm packages next to it, for the offline /docs and /redoc.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,4 +29,12 @@ const vendor = [
   ['redoc/bundles/redoc.standalone.js', 'redoc.standalone.js'],
 ];
 for (const [from, to] of vendor) copyFileSync(join(here, 'node_modules', from), join(out, 'vendor', to));
+
+// ReDoc's menu footer loads its logo from cdn.redoc.ly: the one URL of its bundle fetched at run time. Point it at
+// our own icon so /redoc makes no request off this server (the build fails if the bundle changes under us).
+const redoc = join(out, 'vendor', 'redoc.standalone.js');
+const cdnLogo = '"https://cdn.redoc.ly/redoc/logo-mini.svg"';
+const text = readFileSync(redoc, 'utf8');
+if (text.split(cdnLogo).length !== 2) throw new Error(`expected ${cdnLogo} once in ${redoc}: check the redoc upgrade`);
+writeFileSync(redoc, text.replace(cdnLogo, '"/static/favicon.svg"'));
 console.log(`built ${join(out, 'app.js')} and ${vendor.length} API-docs assets`);
