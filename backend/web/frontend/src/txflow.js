@@ -129,13 +129,13 @@ async function run(steps, spec, params, session) {
     const sent = step(steps, 'Sent: ');
     sent.append(h('code', { id: 'tx-signature', title: signature }, signature));
     const line = step(steps, 'Waiting for confirmation…');
-    await follow(signature, {
+    const final = await follow(signature, {
       lastValidBlockHeight: built.data.last_valid_block_height,
       onStatus: (level, slot) => {
         line.textContent = `${level[0].toUpperCase()}${level.slice(1)} at slot ${slot}`;
       },
     });
-    line.textContent = `${line.textContent}: finalized ✓`;
+    line.textContent = `Finalized at slot ${final.slot} ✓`;
     line.className = 'ok';
     const done = step(steps, 'Done. Pages show it as soon as the indexer has read it.');
     done.id = 'tx-finalized';

@@ -156,7 +156,7 @@ async function loadSparks(sparks) {
 function row(v, sparks) {
   const name = v.name ?? `Node ${short(v.node)}`;
   const cells = [
-    ['Node', [h('a', { href: `/nodes/${v.node}` }, name), h('span', { class: 'sub' }, keyEl(v.node), ' ',
+    ['Node', [h('a', { href: `/nodes/${v.node}` }, name), h('span', { class: 'sub' }, v.name ? [keyEl(v.node), ' '] : null,
       badge(v.status ?? 'unknown', v.status === 'active' ? 'ok' : 'warn'),
       v.recordStatus && v.recordStatus !== 'registered' ? [' ', badge(v.recordStatus, 'warn')] : null)]],
     ['GPUs', [`${v.gpuUnits ?? '?'} × ${v.gpuModel ?? 'GPU'}`,
