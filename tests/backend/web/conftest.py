@@ -39,8 +39,8 @@ from solders.pubkey import Pubkey
 from backend import migrate
 from backend.app import create_app
 from backend.chain.bootstrap import BootstrapContext
-from backend.chain.deploy import bootstrap_step
 from backend.chain.demo import seed_demo_step
+from backend.chain.deploy import bootstrap_step
 from backend.chain.keys import load_keypair
 from backend.chain.staking import StakingClient
 from backend.config import Settings
@@ -296,7 +296,9 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     assert AXE.is_file(), f"{AXE} is missing: run `make web` (it installs axe-core)"
     page.add_script_tag(content=AXE.read_text())
     result = page.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})")
-    return [{"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+    return [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
+    ]
 
 
 def rpc_client(net: DemoNet) -> Client:

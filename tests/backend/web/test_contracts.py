@@ -27,8 +27,10 @@ from backend.errors import NotFound
 from backend.models.staking import StakingNode
 from tests.backend.web.conftest import run_axe, screenshot, serve, wait_ready
 
-A, B, C = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU", "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM", (
-    "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
+A, B, C = (
+    "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
+    "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
+    ("4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"),
 )
 T0 = 1_796_000_000  # unix seconds (2026-11-30)
 FAR = 4_102_444_800  # 2100-01-01 00:00 UTC

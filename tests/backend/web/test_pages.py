@@ -146,6 +146,8 @@ def test_api_docs_render_offline(demo_net: DemoNet, open_page: Any, path: str) -
         page.wait_for_selector(".opblock-summary-path[data-path='/nodes/{node}/positions']")
     else:
         page.wait_for_selector("h1", timeout=30_000)
-        page.wait_for_selector("text=Nodes with stake, commission and delegated share", state="attached", timeout=30_000)
+        page.wait_for_selector(
+            "text=Nodes with stake, commission and delegated share", state="attached", timeout=30_000
+        )
     screenshot(page, path.strip("/"), full_page=False)
     probe.assert_clean()

@@ -115,7 +115,6 @@ def _wait_finalized(net: DemoNet, sig: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
 def test_delegate_from_the_marketplace_and_see_the_position(
     demo_net: DemoNet, open_page: Any, stake_action: str
 ) -> None:
@@ -165,9 +164,7 @@ def test_delegate_from_the_marketplace_and_see_the_position(
     probe.assert_clean()
 
 
-def test_a_refused_transaction_names_the_program_error(
-    demo_net: DemoNet, open_page: Any, stake_action: str
-) -> None:
+def test_a_refused_transaction_names_the_program_error(demo_net: DemoNet, open_page: Any, stake_action: str) -> None:
     wallet = TestWallet()
     alpha = demo_net.nodes["alpha"]  # carol already took half of its delegation room
     page, probe = open_page(demo_net.url + f"/nodes/{alpha}", wallet=wallet)
