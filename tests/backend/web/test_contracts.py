@@ -117,8 +117,15 @@ def _router(stubs: Stubs) -> APIRouter:
 
     @r.get("/wallets/{wallet}")
     def wallet(wallet: str) -> dict[str, Any]:
-        return {"wallet": wallet, "io_balance": "123456789012", "bonded": "0", "unbonding": "0", "withdrawable": "0",
-                "positions": [], "as_of_slot": 77}  # fmt: skip
+        entries = [  # main's PositionOut entries (up to 8 per position): one unlocked, one not
+            {"amount": "100000000", "value": "100000000", "unlock_time": T0, "withdrawable": True, "signature": "1"},
+            {"amount": "250000000", "value": "250000000", "unlock_time": FAR, "withdrawable": False, "signature": "2"},
+        ]
+        position = {"node": A, "owner": wallet, "shares": "1", "bonded": "500000000", "unbonding_shares": "1",
+                    "unbonding": "350000000", "unlock_time": T0, "withdrawable": "100000000", "withdrawn": "0",
+                    "entries": entries, "last_slot": 70, "pending_commission_bps": 800}
+        return {"wallet": wallet, "io_balance": "123456789012", "bonded": "500000000", "unbonding": "350000000",
+                "withdrawable": "100000000", "positions": [position], "as_of_slot": 77}  # fmt: skip
 
     @r.get("/wallets/{wallet}/rewards")
     def rewards(wallet: str) -> dict[str, Any]:
@@ -238,6 +245,10 @@ def test_wallet_shows_balance_and_rewards(stub_api: tuple[str, Stubs], open_page
     assert "5 IO" in rewards and "4 IO" in rewards and "21" in rewards
     assert page.locator("#rewards button").count() == 0  # read only: no action on someone else's wallet
     assert A[:4] in page.locator("#operator").inner_text()  # C operates node A (main's GET /nodes)
+    unlock = page.locator("#positions tbody tr td[data-label='Unlock']").inner_text()
+    assert "1 IO" in unlock and "unlocked: withdrawable" in unlock  # each unbonding entry on its own
+    assert "2.5 IO" in unlock and "2100-01-01 00:00 UTC" in unlock and "unlocks in" in unlock
+    assert "commission → 8%" in page.locator("#positions").inner_text()
     probe.assert_clean()
 
 

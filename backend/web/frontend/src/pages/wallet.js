@@ -11,9 +11,16 @@ import { txButton } from '../txflow.js';
 import { formatBps } from '../units.js';
 import { nodeView } from '../views.js';
 
-function countdown(unlock, unbonding) {
-  if (!unlock || unbonding === '0') return '—';
-  return [timeEl(unlock), h('span', { class: 'sub', 'data-unlock': unlock }, '')];
+function countdown(p) {
+  // Positions carry up to 8 unbonding entries (main after the program's multi-entry unbonding): each unlocks
+  // on its own. Without entries, the position's earliest unlock time.
+  const entries = Array.isArray(p.entries) ? p.entries : [];
+  if (entries.length > 1) {
+    return h('ul', { class: 'plain small' }, entries.map((e) => h('li', {}, amountEl(e.value ?? e.amount, { symbol: 'IO' }),
+      ': ', timeEl(e.unlock_time), h('span', { class: 'sub', 'data-unlock': e.unlock_time }, ''))));
+  }
+  if (!p.unlock_time || p.unbonding === '0') return '—';
+  return [timeEl(p.unlock_time), h('span', { class: 'sub', 'data-unlock': p.unlock_time }, '')];
 }
 
 /** Every [data-unlock] counts down each second (no reload needed to see a position unlock). */
@@ -69,7 +76,7 @@ async function positions(box, address, own, walletView) {
         [h('a', { href: `/nodes/${p.node}` }, keyEl(p.node)),
           p.pending_commission_bps !== undefined && p.pending_commission_bps !== null
             ? h('span', { class: 'sub' }, `commission → ${formatBps(p.pending_commission_bps)}`) : null],
-        amountEl(p.bonded), amountEl(p.unbonding), countdown(p.unlock_time, p.unbonding), amountEl(p.withdrawable),
+        amountEl(p.bonded), amountEl(p.unbonding), countdown(p), amountEl(p.withdrawable),
         positionActions(p, own),
       ]),
       { caption: 'Stake positions of this wallet' },
