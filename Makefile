@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench lint programs install js clean help
+.PHONY: run test test-fast bench lint programs install js web clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,13 +31,29 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 
 js: $(JS_STAMP) ## Install the pinned official Solana JS clients the tests use (npm ci in tests/js)
 
-run: install programs ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
+WEB_FRONTEND := backend/web/frontend
+WEB_NPM_STAMP := $(WEB_FRONTEND)/node_modules/.installed
+WEB_STAMP := backend/web/static/build/.built
+WEB_SOURCES := $(wildcard $(WEB_FRONTEND)/src/*.js $(WEB_FRONTEND)/src/*/*.js) $(WEB_FRONTEND)/build.mjs
+
+$(WEB_NPM_STAMP): $(WEB_FRONTEND)/package.json $(WEB_FRONTEND)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to build the web app (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix $(WEB_FRONTEND) --no-audit --no-fund --loglevel=error
+	@touch $(WEB_NPM_STAMP)
+
+$(WEB_STAMP): $(WEB_NPM_STAMP) $(WEB_SOURCES)
+	cd $(WEB_FRONTEND) && node build.mjs
+	@touch $(WEB_STAMP)
+
+web: $(WEB_STAMP) ## Build the web app's browser module and the offline /docs and /redoc assets (pinned npm packages)
+
+run: install programs web ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
 	$(VENV)/bin/iog run
 
-test: install programs js ## Install and run the whole test suite
+test: install programs js web ## Install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: install programs js ## The suite without tests marked slow (fault injection, long property runs)
+test-fast: install programs js web ## The suite without tests marked slow (fault injection, long property runs)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: install programs ## Run the benchmark scripts (each prints a table against its own baseline)
@@ -48,4 +64,4 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/mypy backend indexer localnet
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .iog programs/staking/target tests/js/node_modules
+	rm -rf $(VENV) .iog programs/staking/target tests/js/node_modules $(WEB_FRONTEND)/node_modules backend/web/static/build

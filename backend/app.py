@@ -1,4 +1,4 @@
-"""The FastAPI application: routes from each domain, one error handler, health and OpenAPI docs."""
+"""The FastAPI application: routes from each domain, one error handler, health, OpenAPI docs and the web app."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from backend.payments.api import router as payments_router
 from backend.staking.api import router as staking_router
 from backend.telemetry.api import router as telemetry_router
 from backend.txrequests.api import router as tx_router
+from backend.web.api import install as install_web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Staking and payment settlement backend of a decentralized GPU network on Solana.",
         lifespan=lifespan,
+        # The web app serves /docs and /redoc itself, with their assets from the project (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     # One engine per app (connections are opened lazily); backend.deps.get_session opens a session per request.
@@ -66,5 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(tx_router)
     app.include_router(telemetry_router)
+    install_web(app)
 
     return app

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     auth_nonce_seconds: int = Field(300, ge=30, le=3600, description="How long a sign-in challenge is valid")
     auth_token_seconds: int = Field(86_400, ge=60, description="How long a session token is valid")
 
+    # --- web app ------------------------------------------------------------------------------------------
+    web_rpc_url: str | None = Field(
+        None,
+        description="The Solana RPC URL browsers send signed transactions to and follow them on (default: "
+        "IOG_RPC_URL); set it when the backend reaches the cluster at an address browsers cannot",
+    )
+
     # --- embedded localnet ---------------------------------------------------------------------------------
     localnet_rpc_port: int = 8899
     localnet_ws_port: int = 8900

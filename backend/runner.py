@@ -103,7 +103,8 @@ def run_all(settings: Settings | None = None) -> int:
         sup.start("indexer", ["indexer", "run"])
         sup.start("api", ["api"])
         console.print(
-            f"\n[bold]iog is up[/]  API http://{settings.api_host}:{settings.api_port}/docs  "
+            f"\n[bold]iog is up[/]  web app http://{settings.api_host}:{settings.api_port}/  "
+            f"API http://{settings.api_host}:{settings.api_port}/docs  "
             f"RPC {settings.rpc_url}  WS {settings.ws_url}  "
             f"addresses {settings.resolved_bootstrap_file}\nCtrl-C stops everything.\n"
         )
