@@ -1,0 +1,15 @@
+"""The EVM rail: USDC payments on EVM chains (web3.py), settled into the same invoices and ledger as Solana.
+
+Module map:
+- ``anvil.py``     the local EVM node (anvil from the pinned npm package in .tools/anvil)
+- ``compile.py``   Vyper sources in ``contracts/`` -> committed ``contracts/artifacts/*.json`` (make contracts)
+- ``contracts.py`` the artifacts, event topics, function selectors (pure)
+- ``client.py``    the one module of EVM chain I/O (reads, logs, EIP-1559 fees, nonces, signing, sends)
+- ``keys.py``      the backend's own EVM key files (the treasury)
+- ``bootfile.py``  the typed EVM bootstrap file; ``bootstrap.py`` deploys token + router, funds demo buyers
+- ``decode.py``    pure decoders of ``Paid`` and ``Transfer`` logs from RPC JSON
+- ``indexer.py``   eth_getLogs over block ranges -> SQL, reorg-safe, cursor committed with the rows
+- ``sender.py``    exactly-once sending of the treasury's transactions (recorded before sent, replaced by nonce)
+- ``service.py``   what other domains call: an invoice's payments, EIP-681 links, the treasury balance
+- ``cli.py``       ``iog evmnet up|bootstrap|pay|transfer|balance`` and ``iog evm index|payments``
+"""
