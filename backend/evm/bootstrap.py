@@ -100,7 +100,8 @@ def bootstrap(
         account = dev_account(i)
         short = BUYER_FUNDING - client.token_balance(token.address, account.address)
         if short > 0:
-            send({"to": token.address, "data": client.call_data("Token", token.address, "mint", account.address, short)})
+            data = client.call_data("Token", token.address, "mint", account.address, short)
+            send({"to": token.address, "data": data})
         records.append(Buyer(name=name, address=account.address, dev_account_index=i))
 
     gas = client.eth_balance(treasury.address)

@@ -130,9 +130,9 @@ class EvmClient:
             raise EvmRpcError(f"eth_getLogs {from_block}..{to_block}: not a list")
         return result
 
-    def code(self, address: str, block: str = "latest") -> bytes:
-        """The contract code at ``address`` (empty for an account without code)."""
-        return bytes(self.w3.eth.get_code(to_checksum_address(address), block_identifier=block))
+    def code(self, address: str) -> bytes:
+        """The contract code at ``address`` at ``latest`` (empty for an account without code)."""
+        return bytes.fromhex(str(self.request("eth_getCode", [to_checksum_address(address), "latest"]))[2:])
 
     def contract(self, name: str, address: str) -> Any:
         """A web3 contract object for a committed artifact at ``address``."""
@@ -178,7 +178,9 @@ class EvmClient:
             priority = max(priority, bump_from.max_priority_fee_per_gas * 9 // 8 + 1)
             max_fee = max(max_fee, bump_from.max_fee_per_gas * 9 // 8 + 1)
         if max_fee > self.max_fee_cap:
-            raise EvmTxFailed(f"maxFeePerGas {max_fee} wei exceeds the cap {self.max_fee_cap} (IOG_EVM_TX_MAX_FEE_GWEI)")
+            raise EvmTxFailed(
+                f"maxFeePerGas {max_fee} wei exceeds the cap {self.max_fee_cap} (IOG_EVM_TX_MAX_FEE_GWEI)"
+            )
         return Fees(max_fee, min(priority, max_fee))
 
     def sign(self, account: LocalAccount, tx: dict[str, Any], nonce: int, fees: Fees) -> Signed:
@@ -239,7 +241,8 @@ class EvmClient:
     def deploy(self, account: LocalAccount, name: str, *args: Any) -> tuple[str, dict[str, Any]]:
         """Deploy a committed artifact with constructor ``args``; (address, receipt)."""
         art = artifact(name)
-        data = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(*_abi_args(args)).data_in_transaction
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        data = factory.constructor(*_abi_args(args)).data_in_transaction
         rec = self.send_and_wait(account, {"data": data})
         return str(rec["contractAddress"]).lower(), rec
 

@@ -138,7 +138,9 @@ class EvmIndexer:
         res = conn.execute(
             update(CURSORS)
             .where(CURSORS.c.watch == self.watch.name, CURSORS.c.last_block == cur["last_block"])
-            .where(CURSORS.c.last_hash.is_(None) if cur["last_hash"] is None else CURSORS.c.last_hash == cur["last_hash"])
+            .where(
+                CURSORS.c.last_hash.is_(None) if cur["last_hash"] is None else CURSORS.c.last_hash == cur["last_hash"]
+            )
             .values(**values, updated_at=int(time.time()), last_error=None)
         )
         if res.rowcount != 1:

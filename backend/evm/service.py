@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
+from backend.errors import AppError, InvalidInput
 from backend.evm.client import EvmClient
 from backend.evm.indexer import Watch
 from backend.models.evm import PAID, TRANSFER_IN, TRANSFER_OUT, EvmCursor, EvmPaymentLog
@@ -224,3 +224,34 @@ def treasury_check(session: Session, client: EvmClient, watch: Watch, confirmati
     inflow = sum(int(raw) for kind, raw in rows if kind == TRANSFER_IN)
     outflow = sum(int(raw) for kind, raw in rows if kind == TRANSFER_OUT)
     return TreasuryCheck(block, client.token_balance(watch.token, watch.treasury, block), inflow, outflow)
+
+
+def index_status(session: Session, watch: Watch, confirmations: int, client: EvmClient | None = None) -> dict[str, Any]:
+    """What ``iog evm index status`` shows: cursor, head and lag (when ``client`` answers), rows, last error."""
+    from sqlalchemy import func
+
+    cur = session.get(EvmCursor, watch.name)
+    counts = dict(
+        session.execute(
+            select(EvmPaymentLog.kind, func.count()).where(EvmPaymentLog.chain_id == watch.chain_id)
+            .group_by(EvmPaymentLog.kind)
+        ).tuples().all()
+    )
+    doc: dict[str, Any] = {
+        "chain_id": watch.chain_id, "router": watch.router, "token": watch.token, "treasury": watch.treasury,
+        "confirmations": confirmations, "start_block": watch.start_block,
+        "indexed_to_block": cur.last_block if cur and cur.last_hash else None,
+        "confirmed_head": (cur.last_block - confirmations + 1) if cur and cur.last_hash else None,
+        "rows": {k: int(v) for k, v in sorted(counts.items())},
+        "unmatched_transfers": len(unmatched_transfers(session, watch, confirmations)),
+        "reorgs": cur.reorgs if cur else 0,
+        "last_error": cur.last_error if cur else None,
+    }
+    if client is not None:
+        try:
+            head = client.block_number()
+            doc["head"] = head
+            doc["lag_blocks"] = head - doc["indexed_to_block"] if doc["indexed_to_block"] is not None else None
+        except AppError as exc:
+            doc["head"] = f"unreachable: {exc.message}"
+    return doc
