@@ -72,6 +72,7 @@ class Signed:
     tx_hash: str
     nonce: int
     fees: Fees
+    gas: int
 
 
 class EvmClient:
@@ -201,7 +202,7 @@ class EvmClient:
             est = {k: v for k, v in full.items() if k in ("to", "data", "value")} | {"from": account.address}
             full["gas"] = self.estimate_gas(est) * 6 // 5  # 20% margin: state may change before it is mined
         signed = account.sign_transaction(full)
-        return Signed("0x" + signed.raw_transaction.hex(), "0x" + signed.hash.hex(), nonce, fees)
+        return Signed("0x" + signed.raw_transaction.hex(), "0x" + signed.hash.hex(), nonce, fees, int(full["gas"]))
 
     def estimate_gas(self, tx: dict[str, Any]) -> int:
         """``eth_estimateGas``; a revert is :class:`EvmTxFailed` naming the reason."""
