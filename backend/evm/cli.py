@@ -241,7 +241,8 @@ def run(rpc_url: str = typer.Option(None, help="EVM JSON-RPC (default IOG_EVM_RP
     """Follow the chain: a pass every IOG_EVM_POLL_SECONDS until Ctrl-C or SIGTERM."""
     import threading
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("backend.evm").setLevel(logging.INFO)
     ctx = _ctx(rpc_url)
     idx = _indexer(ctx)
     stop = threading.Event()

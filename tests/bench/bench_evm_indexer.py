@@ -58,7 +58,8 @@ def load_chain(client: EvmClient, boot: Any, n: int) -> list[str]:
     token, router = boot.token.address, boot.router.address
     buyers = [dev_account(b.dev_account_index) for b in boot.buyers]
     for acct in buyers:  # one unlimited approval each, as a wallet might
-        client.send_and_wait(acct, {"to": token, "data": client.call_data("Token", token, "approve", router, 2**256 - 1)})
+        data = client.call_data("Token", token, "approve", router, 2**256 - 1)
+        client.send_and_wait(acct, {"to": token, "data": data})
     client.request("evm_setAutomine", [False])
     nonces = {a.address: client.nonce(a.address) for a in buyers}
     fees = client.fees()
