@@ -11,5 +11,6 @@ Module map:
 - ``indexer.py``   eth_getLogs over block ranges -> SQL, reorg-safe, cursor committed with the rows
 - ``sender.py``    exactly-once sending of the treasury's transactions (recorded before sent, replaced by nonce)
 - ``service.py``   what other domains call: an invoice's payments, EIP-681 links, the treasury balance
+- ``tasks.py``     scheduler jobs: one indexer pass, resume the treasury's unsettled transactions
 - ``cli.py``       ``iog evmnet up|bootstrap|pay|transfer|balance`` and ``iog evm index|payments``
 """

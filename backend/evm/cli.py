@@ -22,7 +22,6 @@ evm_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The EVM 
 index_app = typer.Typer(no_args_is_help=True, add_completion=False, help="EVM -> SQL: Paid and treasury Transfer logs.")
 evm_app.add_typer(index_app, name="index")
 console = Console()
-DEFAULT_CONFIRMATIONS = 12
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
@@ -55,13 +54,15 @@ def _ctx(rpc_url: str | None = None) -> _Ctx:
     from backend.config import get_settings
     from backend.evm import bootfile
 
+    from backend.evm.tasks import confirmations
+
     s = get_settings()
     try:
         boot = bootfile.load(s.resolved_evm_bootstrap_file)
     except AppError as exc:
         _fail(exc)
     url = rpc_url or s.evm_rpc_url or boot.rpc_url
-    return _Ctx(s, boot, url, s.evm_confirmations or boot.confirmations or DEFAULT_CONFIRMATIONS)
+    return _Ctx(s, boot, url, confirmations(s, boot))
 
 
 def invoice_bytes32(text: str) -> str:
