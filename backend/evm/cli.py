@@ -53,7 +53,6 @@ def _ctx(rpc_url: str | None = None) -> _Ctx:
     """Settings, the EVM bootstrap file, the RPC URL (option > IOG_EVM_RPC_URL > the file) and the depth."""
     from backend.config import get_settings
     from backend.evm import bootfile
-
     from backend.evm.tasks import confirmations
 
     s = get_settings()

@@ -8,6 +8,8 @@ Both do nothing and return None when the EVM rail is not configured (no ``IOG_EV
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from backend.config import Settings
 from backend.db import make_engine, make_sessionmaker
 from backend.evm import bootfile
@@ -58,7 +60,7 @@ def resume_outbound(settings: Settings) -> list[Outbound] | None:
 
     engine = make_engine(settings.resolved_database_url)
     try:
-        sender = Sender(make_sessionmaker(engine), client, load_key(boot.treasury_keypair_path))
+        sender = Sender(make_sessionmaker(engine), client, load_key(Path(boot.treasury_keypair_path)))
         return sender.resume()
     finally:
         engine.dispose()
