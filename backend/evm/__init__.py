@@ -14,3 +14,7 @@ Module map:
 - ``tasks.py``     scheduler jobs: one indexer pass, resume the treasury's unsettled transactions
 - ``cli.py``       ``iog evmnet up|bootstrap|pay|transfer|balance`` and ``iog evm index|payments``
 """
+
+# py_ecc (under eth_account and web3) raises the recursion limit at import; import it here, under a guard, so that
+# no import of the EVM rail changes the process (see _pyecc).
+from backend.evm import _pyecc as _pyecc  # noqa: E402
