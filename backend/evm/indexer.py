@@ -227,8 +227,9 @@ class EvmIndexer:
                 for d in decoded]
         inserted = 0
         if rows:
-            res = conn.execute(_insert(conn, LOGS).on_conflict_do_nothing(), rows)
-            inserted = max(res.rowcount, 0)
+            # RETURNING counts what was new (executemany's rowcount is not reliable on every driver).
+            stmt = _insert(conn, LOGS).on_conflict_do_nothing().returning(LOGS.c.log_index)
+            inserted = len(conn.execute(stmt, rows).all())
         blocks = [{"watch": self.watch.name, "number": n, "hash": h, "has_logs": True} for n, h in hashes.items()]
         if to not in hashes:
             blocks.append({"watch": self.watch.name, "number": to, "hash": to_hash, "has_logs": False})
