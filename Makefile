@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench lint programs install js web clean help
+.PHONY: run test test-fast bench lint programs install js web anvil contracts clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,21 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 
 js: $(JS_STAMP) ## Install the pinned official Solana JS clients the tests use (npm ci in tests/js)
 
+ANVIL_DIR := .tools/anvil
+ANVIL_STAMP := $(ANVIL_DIR)/node_modules/.installed
+
+# The pinned anvil binary ships inside the npm package @foundry-rs/anvil-linux-amd64 (an optional dependency of
+# @foundry-rs/anvil); --ignore-scripts keeps its postinstall from trying to download anything.
+$(ANVIL_STAMP): $(ANVIL_DIR)/package.json $(ANVIL_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(ANVIL_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(ANVIL_STAMP); \
+	else echo "npm not found: no anvil (the EVM rail and its tests are skipped)"; fi
+
+anvil: $(ANVIL_STAMP) ## Install the pinned local EVM node (anvil, npm) into .tools/anvil
+
+contracts: install ## Compile the EVM contracts (Vyper, pinned) to the committed ABI and bytecode
+	$(PY) -m backend.evm.compile --write
+
 WEB_FRONTEND := backend/web/frontend
 WEB_NPM_STAMP := $(WEB_FRONTEND)/node_modules/.installed
 WEB_STAMP := backend/web/static/build/.built
@@ -47,16 +62,16 @@ $(WEB_STAMP): $(WEB_NPM_STAMP) $(WEB_SOURCES)
 
 web: $(WEB_STAMP) ## Build the web app's browser module and the offline /docs and /redoc assets (pinned npm packages)
 
-run: install programs web ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
+run: install programs web anvil ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
 	$(VENV)/bin/iog run
 
-test: install programs js web ## Install and run the whole test suite
+test: install programs js web anvil ## Install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: install programs js web ## The suite without tests marked slow (fault injection, long property runs)
+test-fast: install programs js web anvil ## The suite without tests marked slow (fault injection, long property runs)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: install programs ## Run the benchmark scripts (each prints a table against its own baseline)
+bench: install programs anvil ## Run the benchmark scripts (each prints a table against its own baseline)
 	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 lint: install ## ruff and mypy
@@ -64,4 +79,4 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/mypy backend indexer localnet
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .iog programs/staking/target tests/js/node_modules $(WEB_FRONTEND)/node_modules backend/web/static/build
+	rm -rf $(VENV) .iog programs/staking/target tests/js/node_modules $(WEB_FRONTEND)/node_modules backend/web/static/build $(ANVIL_DIR)/node_modules

@@ -9,6 +9,7 @@ from backend.agent.cli import app as agent_app
 from backend.auth.cli import app as apikey_app
 from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
+from backend.evm.cli import evm_app, evmnet_app
 from backend.rewards.cli import app as rewards_app
 from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
@@ -51,6 +52,8 @@ app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payo
 app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups, sign-in (by hand).")
 app.add_typer(agent_app, name="agent", help="The node agent on a GPU machine: its key, registration signature.")
 app.add_typer(apikey_app, name="apikey", help="API keys with roles for services (orchestrator, admin).")
+app.add_typer(evmnet_app, name="evmnet", help="The local EVM node (anvil): start, bootstrap, demo payments.")
+app.add_typer(evm_app, name="evm", help="The EVM rail: follow USDC payments (router and treasury), look up invoices.")
 
 
 @app.command("api")

@@ -77,6 +77,31 @@ class Settings(BaseSettings):
     indexer_metrics_port: int | None = Field(None, description="Serve Prometheus metrics on this port")
     indexer_log_seconds: float = Field(30.0, gt=0, description="iog indexer run: seconds between progress lines")
 
+    # --- EVM rail (backend/evm) ----------------------------------------------------------------------------
+    evm_rpc_url: str | None = Field(
+        None, description="EVM JSON-RPC endpoint; unset: nothing EVM starts (iog run starts anvil when it is local)"
+    )
+    evm_bootstrap_file: Path | None = Field(
+        None, description="JSON written by `iog evmnet bootstrap` (default: evm.json next to the Solana one)"
+    )
+    evm_confirmations: int | None = Field(
+        None, ge=1, le=1000, description="Blocks a payment needs to count as money (default: bootstrap file, else 12)"
+    )
+    evm_log_range: int = Field(2_000, ge=1, le=100_000, description="Blocks per eth_getLogs call of the indexer")
+    evm_poll_seconds: float = Field(2.0, gt=0, description="EVM indexer: seconds between passes in follow mode")
+    evm_rpc_timeout: float = Field(10.0, gt=0, description="Seconds per EVM RPC HTTP request")
+    evm_anvil_port: int = Field(8545, description="Port of the local anvil that `iog evmnet up` starts")
+    evm_block_time: int | None = Field(
+        1, ge=0, description="Seconds per block of the local anvil started by `iog run` (0: mine on each tx)"
+    )
+    evm_anvil_bin: Path | None = Field(None, description="anvil binary (default: .tools/anvil from `make anvil`)")
+    evm_tx_max_fee_gwei: int = Field(500, ge=1, description="Cap of maxFeePerGas for transactions the backend sends")
+
+    @property
+    def resolved_evm_bootstrap_file(self) -> Path:
+        """Where the EVM bootstrap addresses live: ``evm.json`` beside the Solana bootstrap file by default."""
+        return self.evm_bootstrap_file or self.resolved_bootstrap_file.parent / "evm.json"
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, else a SQLite file under ``data_dir``."""

@@ -1,9 +1,12 @@
 """``iog run``: the whole system on embedded defaults, as child processes supervised by this one.
 
 Order: the localnet node (``iog localnet up``), the cluster bootstrap, database migrations, the indexer
-(``iog indexer run``) and the API (``iog api``). Every child inherits the ``IOG_*`` environment, so pointing
-``IOG_RPC_URL`` at a real cluster and ``IOG_DATABASE_URL`` at PostgreSQL works the same way; the embedded node is
-started only when the RPC URL is on this machine and nothing answers there yet. Ctrl-C or SIGTERM stops all.
+(``iog indexer run``) and the API (``iog api``). With ``IOG_EVM_RPC_URL`` set, also the EVM rail: anvil
+(``iog evmnet up``, only when the URL is on this machine and nothing answers), ``iog evmnet bootstrap`` (only on
+a dev chain it started or that answers with anvil's chain id) and the EVM indexer (``iog evm index run``).
+Every child inherits the ``IOG_*`` environment, so pointing ``IOG_RPC_URL`` at a real cluster and
+``IOG_DATABASE_URL`` at PostgreSQL works the same way; the embedded node is started only when the RPC URL is on
+this machine and nothing answers there yet. Ctrl-C or SIGTERM stops all.
 """
 
 from __future__ import annotations
@@ -75,6 +78,25 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> N
     raise RuntimeError(f"{what} did not come up within {timeout:.0f} s")
 
 
+def _start_evm(sup: Supervisor, settings: Settings) -> None:
+    """The EVM rail: anvil when local and silent, its bootstrap on a dev chain, then the EVM indexer."""
+    from backend.evm.anvil import DEV_CHAIN_ID, chain_id_at
+
+    url = settings.evm_rpc_url
+    assert url is not None
+    parsed = urlparse(url)
+    if parsed.hostname in ("127.0.0.1", "localhost") and chain_id_at(url) is None:
+        args = ["evmnet", "up", "--port", str(parsed.port or settings.evm_anvil_port),
+                "--state", str(settings.data_dir / "anvil-state.json")]
+        if settings.evm_block_time:
+            args += ["--block-time", str(settings.evm_block_time)]
+        sup.start("anvil", args)
+        wait_until(lambda: chain_id_at(url) is not None, f"anvil at {url}")
+    if chain_id_at(url) == DEV_CHAIN_ID:
+        subprocess.run([sys.executable, "-m", "backend.cli", "evmnet", "bootstrap"], check=True)
+    sup.start("evm-indexer", ["evm", "index", "run"])
+
+
 def run_all(settings: Settings | None = None) -> int:
     """Run everything until interrupted; returns the process exit code."""
     settings = settings or get_settings()
@@ -101,12 +123,16 @@ def run_all(settings: Settings | None = None) -> int:
         subprocess.run([sys.executable, "-m", "backend.cli", "localnet", "bootstrap"], check=True)
         subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], check=True)
         sup.start("indexer", ["indexer", "run"])
+        if settings.evm_rpc_url:
+            _start_evm(sup, settings)
         sup.start("api", ["api"])
         console.print(
             f"\n[bold]iog is up[/]  web app http://{settings.api_host}:{settings.api_port}/  "
             f"API http://{settings.api_host}:{settings.api_port}/docs  "
             f"RPC {settings.rpc_url}  WS {settings.ws_url}  "
-            f"addresses {settings.resolved_bootstrap_file}\nCtrl-C stops everything.\n"
+            f"addresses {settings.resolved_bootstrap_file}"
+            + (f"  EVM {settings.evm_rpc_url} ({settings.resolved_evm_bootstrap_file})" if settings.evm_rpc_url else "")
+            + "\nCtrl-C stops everything.\n"
         )
         return sup.wait_any()
     except KeyboardInterrupt:

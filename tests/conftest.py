@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.program",
     "tests.fixtures.js",
     "tests.fixtures.api",
+    "tests.fixtures.evm",
 ]
