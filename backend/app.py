@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
 
 from backend import __version__
 from backend.auth.api import router as auth_router
@@ -66,5 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(tx_router)
     app.include_router(telemetry_router)
+    # Prometheus counters of this process (heartbeats per result/reason, ...).
+    app.mount("/metrics", make_asgi_app())
 
     return app

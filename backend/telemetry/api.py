@@ -1,17 +1,34 @@
-"""Routes: usage records from the job orchestrator (API key with role ``orchestrator``)."""
+"""Routes: signed heartbeats from node agents (no token: each item is signed by its node key) and usage records
+from the job orchestrator (API key with role ``orchestrator``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+import orjson
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import Response
 
 from backend.auth.deps import ClockDep, Principal, require_role
 from backend.deps import SessionDep
 from backend.telemetry import service
-from backend.telemetry.schemas import UsageBatchIn, UsageIn, UsageOut
+from backend.telemetry.recorder import HeartbeatRules, record_heartbeats
+from backend.telemetry.schemas import HeartbeatsIn, HeartbeatsOut, UsageBatchIn, UsageIn, UsageOut
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
+
+
+@router.post("/heartbeats", response_model=HeartbeatsOut, summary="Signed heartbeats from node agents (up to 1,000)")
+def post_heartbeats(body: HeartbeatsIn, request: Request, session: SessionDep, now: ClockDep) -> Response:
+    """Each item is `accepted` or `rejected` with a reason; one bad item never rejects the others.
+
+    An accepted heartbeat counts its minute as up. The answer may hand out a verification challenge, to be
+    answered in a later heartbeat (`payload.challenge = {id, solution}`) before its deadline.
+    """
+    rules = HeartbeatRules.from_settings(request.app.state.settings)
+    results = record_heartbeats(session, rules, body.heartbeats, now)
+    # Serialized here (documented by response_model): skipping FastAPI's re-validation of up to 1,000 results.
+    return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
 @router.post("/usage", response_model=UsageOut, summary="Record compute delivered (orchestrator API key)")
