@@ -14,6 +14,7 @@ from backend import __version__
 from backend.auth.api import router as auth_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
+from backend.epochs.api import router as epochs_router
 from backend.errors import AppError
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(tx_router)
     app.include_router(telemetry_router)
+    app.include_router(epochs_router)
     # Prometheus counters of this process (heartbeats per result/reason, ...).
     app.mount("/metrics", make_asgi_app())
 
