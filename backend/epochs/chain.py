@@ -177,13 +177,8 @@ class EpochChain:
 
 
 def _instructions(txn: Transaction) -> list[Any]:
-    """The message's instructions as solders Instructions (for naming program errors)."""
-    from solders.instruction import AccountMeta, Instruction
+    """The message's instructions, enough of them to name a program error (only program ids are read)."""
+    from solders.instruction import Instruction
 
-    msg = txn.message
-    keys = msg.account_keys
-    out = []
-    for ci in msg.instructions:
-        metas = [AccountMeta(keys[i], msg.is_signer(i), msg.is_writable(i)) for i in ci.accounts]
-        out.append(Instruction(keys[ci.program_id_index], bytes(ci.data), metas))
-    return out
+    keys = txn.message.account_keys
+    return [Instruction(keys[ci.program_id_index], bytes(ci.data), []) for ci in txn.message.instructions]
