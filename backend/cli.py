@@ -80,7 +80,8 @@ def api(
 
 @app.command("run")
 def run() -> None:
-    """Start the whole system on embedded defaults: localnet, bootstrap, database, API (Ctrl-C stops all)."""
+    """Start the whole system on embedded defaults: localnet, bootstrap, database, indexer, API, scheduler and one
+    simulated agent per demo node (Ctrl-C stops all)."""
     from backend.runner import run_all
 
     raise typer.Exit(run_all())

@@ -52,8 +52,9 @@ def list_cmd(limit: int = typer.Option(20, min=1, max=500)) -> None:
         _total, rows = service.list_epochs(s, limit, 0)
         table = Table("epoch", "state", "nodes", "eligible", "payouts", "root", "signature", "error")
         for r in rows:
+            cells = (r.nodes, r.eligible_nodes, r.payouts_total)
             table.add_row(
-                str(r.epoch), r.state, str(r.nodes or ""), str(r.eligible_nodes or ""), str(r.payouts_total or ""),
+                str(r.epoch), r.state, *("" if c is None else str(c) for c in cells),
                 (r.merkle_root or "")[:16], (r.post_signature or "")[:16], (r.error or "")[:40],
             )  # fmt: skip
     console.print(table)
