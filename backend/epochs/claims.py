@@ -5,10 +5,13 @@ Pre-checks (409, before anything is simulated): no root posted yet -> ``no_rewar
 lifetime total, or its on-chain ClaimStatus already covers it -> ``NothingToClaim`` (the program's error name).
 The builder then simulates, so any other program error is named too.
 
-Size: a claim's data is 8 (discriminator) + 8 (amount) + 4 + 32 per proof level bytes; with a depth-20 proof
-(a million wallets) and its nine accounts, the compute-budget instructions and an idempotent creation of the
-wallet's IO account, the transaction is 1,208 bytes, under the 1,232-byte limit
-(tests/backend/epochs/test_claims.py builds it and claims with it on the embedded node).
+Size: a claim's data is 8 (discriminator) + 8 (amount) + 4 + 32 per proof level bytes. With a depth-20 proof
+(up to 2^20 = 1,048,576 wallets), its nine accounts, both compute-budget instructions (limit and price) and an
+idempotent creation of the wallet's IO account, the transaction is 1,221 bytes: under the 1,232-byte limit with 11
+to spare. Without the account creation (74 bytes) it is 1,147, so proofs of depth 21 and 22 (up to 4,194,304
+wallets) still fit for wallets that have an IO account; depth 23 does not fit at all (the builder then refuses
+with ``TransactionTooLarge``). tests/backend/epochs/test_claims.py measures this and claims with it on the
+embedded node.
 """
 
 from __future__ import annotations

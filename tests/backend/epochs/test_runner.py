@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from fastapi.testclient import TestClient
-from solders.keypair import Keypair
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.agent.runner import Agent
-from backend.app import create_app
-from backend.epochs import params as param_sets
 from backend.epochs.clock import EpochClock
 from backend.epochs.runner import EpochRunner
 from backend.models.epochs import CLOSING, COMPUTED, OPEN, Epoch, EpochDocument, EpochNode
 from backend.rewards.engine import compute_epoch, json_bytes
-from tests.backend.epochs.helpers import EPOCH, GRACE, PARAMS, G, drive, settings, wrong_solver
-from tests.backend.telemetry.world import add_node
+from tests.backend.epochs.helpers import EPOCH, GRACE, G, drive
 
 CLOCK = EpochClock(G, EPOCH, GRACE)
-
-
-@pytest.fixture
-def world(db_url: str, db_engine: Any, session_factory: sessionmaker[Session]) -> Iterator[dict[str, Any]]:
-    s = settings(db_url)
-    delegator = str(Keypair().pubkey())
-    with session_factory.begin() as db:
-        param_sets.put(db, PARAMS, 0, "tests: short epochs")
-        healthy = add_node(db, gpu_model="A100", gpu_units=8)
-        flaky = add_node(db, gpu_model="RTX4090", gpu_units=2)
-        failing = add_node(db, gpu_model="H100", gpu_units=1)
-    with session_factory.begin() as db:  # a delegation on the healthy node
-        from backend.models.staking import StakePosition
-
-        db.add(StakePosition(node=healthy.node, owner=delegator, shares=5 * 10**11, bonded=5 * 10**11))
-    with TestClient(create_app(s)) as client:
-        agents = {
-            "healthy": Agent(healthy.keypair, client, "A100", 8),
-            "flaky": Agent(flaky.keypair, client, "RTX4090", 2),
-            "failing": Agent(failing.keypair, client, "H100", 1, solver=wrong_solver),
-        }
-        runner = EpochRunner(session_factory, s, CLOCK, None, 8, None)
-        yield {"client": client, "agents": agents, "runner": runner, "nodes": (healthy, flaky, failing),
-               "delegator": delegator}  # fmt: skip
 
 
 def up(name: str, minute: int) -> bool:
@@ -64,11 +33,11 @@ def stored(session_factory: sessionmaker[Session], epoch: int) -> tuple[Epoch, b
 
 class TestClose:
     def test_two_epochs_with_reasons_and_stored_bytes_equal_the_engine(
-        self, world: dict[str, Any], session_factory: sessionmaker[Session]
+        self, db_world: dict[str, Any], session_factory: sessionmaker[Session]
     ) -> None:
-        runner = world["runner"]
+        runner = db_world["runner"]
         runner.open_current(G)
-        drive(world["client"], world["agents"], range(0, 11), up)  # minutes 0..10: epochs 0, 1 and one more
+        drive(db_world["client"], db_world["agents"], range(0, 11), up)  # minutes 0..10: epochs 0, 1 and one more
         report = runner.tick(G + 2 * EPOCH + GRACE)  # both frozen
         assert report.closed == [0, 1]
         for epoch in (0, 1):
@@ -77,7 +46,7 @@ class TestClose:
             result = compute_epoch(orjson.loads(inp))
             assert json_bytes(result.to_json()) == out  # the stored output is the engine's on the stored input
             assert result.inputs_sha256 == row.inputs_sha256 and result.merkle_root.hex() == row.merkle_root
-        healthy, flaky, failing = world["nodes"]
+        healthy, flaky, failing = db_world["nodes"]
         with session_factory() as s:
             rows = {(r.epoch, r.node): r for r in s.scalars(select(EpochNode))}
         h0, f0, x0 = (rows[(0, n.node)] for n in (healthy, flaky, failing))
@@ -91,20 +60,20 @@ class TestClose:
         _, _, out0 = stored(session_factory, 0)
         totals0 = {t["wallet"]: t["cumulative"] for t in orjson.loads(out0)["totals"]}
         assert orjson.loads(inp1)["previous_totals"] == totals0 and totals0
-        assert world["delegator"] in totals0  # delegated stake earns (minus commission)
+        assert db_world["delegator"] in totals0  # delegated stake earns (minus commission)
 
-    def test_an_epoch_is_not_closed_before_its_grace_ends(self, world: dict[str, Any]) -> None:
-        runner = world["runner"]
+    def test_an_epoch_is_not_closed_before_its_grace_ends(self, db_world: dict[str, Any]) -> None:
+        runner = db_world["runner"]
         runner.open_current(G)
         assert runner.tick(G + EPOCH + GRACE - 1).closed == []
         assert runner.tick(G + EPOCH + GRACE).closed == [0]
 
     def test_a_close_resumes_from_the_stored_input(
-        self, world: dict[str, Any], session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+        self, db_world: dict[str, Any], session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        runner = world["runner"]
+        runner = db_world["runner"]
         runner.open_current(G)
-        drive(world["client"], world["agents"], range(0, 6), up)
+        drive(db_world["client"], db_world["agents"], range(0, 6), up)
 
         def crash(*_a: Any, **_k: Any) -> None:
             raise KeyboardInterrupt("crash after the input was stored")
@@ -117,14 +86,14 @@ class TestClose:
             assert row is not None and row.state == CLOSING
             digest = row.inputs_sha256
         # More telemetry arrives (it would change a rebuilt input): the stored one is used.
-        drive(world["client"], world["agents"], range(6, 8), up)
+        drive(db_world["client"], db_world["agents"], range(6, 8), up)
         monkeypatch.undo()
         fresh = EpochRunner(session_factory, runner.settings, CLOCK, None, 8, None)
         assert fresh.tick(G + EPOCH + GRACE + 1).closed == [0]
         row, _, _ = stored(session_factory, 0)
         assert row.state == COMPUTED and row.inputs_sha256 == digest
 
-    def test_the_current_epoch_is_recorded_open(self, world: dict[str, Any], session_factory: Any) -> None:
-        world["runner"].tick(G + 10)
+    def test_the_current_epoch_is_recorded_open(self, db_world: dict[str, Any], session_factory: Any) -> None:
+        db_world["runner"].tick(G + 10)
         with session_factory() as s:
             assert [(r.epoch, r.state) for r in s.scalars(select(Epoch))] == [(0, OPEN)]
