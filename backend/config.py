@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     heartbeat_min_interval_seconds: int = Field(
         5, ge=0, description="A node's heartbeat ts must advance by at least this (else rate_limited)"
     )
+    heartbeat_node_cache_seconds: float = Field(
+        300.0, ge=0, description="How long an API process keeps a node's registry/chain status for heartbeats (0: none)"
+    )
     challenge_difficulty_bits: int = Field(
         16, ge=0, le=64, description="Leading zero bits of a challenge for 1 GPU; + floor(log2(gpu_units)) above"
     )

@@ -29,11 +29,14 @@ class UsageRecord(Base):
 
 
 class NodeTelemetry(Base):
-    """A node's heartbeat state: the replay guard (``last_seq``, ``last_ts``) and its continuous-uptime run.
+    """A node's heartbeat state: the replay guard (``last_seq``, ``last_ts``), its continuous-uptime run and the
+    bitmap of its newest epoch.
 
     ``last_minute`` is the newest minute (counted from the epoch genesis) with an accepted heartbeat and
     ``streak_minutes`` the up-minutes of the run that minute belongs to (a gap of more than
-    ``IOG_UPTIME_MAX_GAP_MINUTES`` starts a new run).
+    ``IOG_UPTIME_MAX_GAP_MINUTES`` starts a new run). ``epoch``/``minutes``/``up_minutes`` repeat the node's
+    newest ``epoch_uptime`` row, so a heartbeat reads one row per node (heartbeats of a node only move forward in
+    time: ts must advance); ``ch_*`` repeat its newest challenge, so the steady path reads nothing else.
     """
 
     __tablename__ = "node_telemetry"
@@ -46,6 +49,18 @@ class NodeTelemetry(Base):
     streak_minutes: Mapped[int] = mapped_column(BigInteger)
     gpu_model: Mapped[str] = mapped_column(String(32))
     gpu_units: Mapped[int] = mapped_column(Integer)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    minutes: Mapped[bytes] = mapped_column(LargeBinary)
+    up_minutes: Mapped[int] = mapped_column(Integer)
+    # The node's newest challenge, as in ``challenges`` (see Challenge).
+    ch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ch_epoch: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ch_issue_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ch_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ch_nonce: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    ch_difficulty: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ch_issued_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ch_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class EpochUptime(Base):

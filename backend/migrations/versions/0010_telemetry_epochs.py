@@ -30,6 +30,17 @@ def upgrade() -> None:
         sa.Column("streak_minutes", sa.BigInteger(), nullable=False),
         sa.Column("gpu_model", sa.String(32), nullable=False),
         sa.Column("gpu_units", sa.Integer(), nullable=False),
+        sa.Column("epoch", sa.BigInteger(), nullable=False),
+        sa.Column("minutes", sa.LargeBinary(), nullable=False),
+        sa.Column("up_minutes", sa.Integer(), nullable=False),
+        sa.Column("ch_id", sa.String(32), nullable=True),
+        sa.Column("ch_epoch", sa.BigInteger(), nullable=True),
+        sa.Column("ch_issue_at", sa.BigInteger(), nullable=True),
+        sa.Column("ch_status", sa.String(16), nullable=True),
+        sa.Column("ch_nonce", sa.String(128), nullable=True),
+        sa.Column("ch_difficulty", sa.Integer(), nullable=True),
+        sa.Column("ch_issued_at", sa.BigInteger(), nullable=True),
+        sa.Column("ch_deadline", sa.BigInteger(), nullable=True),
     )
     op.create_table(
         "epoch_uptime",

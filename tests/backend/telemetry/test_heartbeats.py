@@ -235,9 +235,10 @@ class TestChallenges:
             (res,) = api.post(node.beat(api.now))
             assert res["status"] == "accepted"
             if minute == 0 and force_minute is not None:
-                with session_factory.begin() as s:
+                with session_factory.begin() as s:  # the challenge row and its copy on the node row
                     (ch,) = s.scalars(select(Challenge)).all()
                     ch.issue_at = G + 60 * force_minute
+                    s.get(NodeTelemetry, node.key).ch_issue_at = ch.issue_at  # type: ignore[union-attr]
             if "challenge" in res:
                 with session_factory() as s:
                     (ch,) = s.scalars(select(Challenge)).all()
@@ -299,6 +300,22 @@ class TestChallenges:
         assert res["challenge_result"] == "unknown"
         with session_factory() as s:
             assert service.verified_nodes(s, 0) == set()  # still only issued
+
+    def test_an_answer_after_the_next_epoch_began_still_counts_for_its_epoch(
+        self, api: Api, node: SimNode, session_factory: Any
+    ) -> None:
+        from backend.telemetry.challenges import solve_puzzle
+
+        offer = self._first_offer(api, node, session_factory, force_minute=9)  # epoch 0's last minute
+        api.now = G + EPOCH + 5
+        (res,) = api.post(node.beat(api.now))  # epoch 1 begins: its own challenge is scheduled
+        assert res["status"] == "accepted"
+        solution = solve_puzzle(offer["nonce"], offer["difficulty"], node.key)
+        res = self._answer(api, node, offer, solution, api.now + 10)
+        assert res["challenge_result"] == "passed"
+        with session_factory() as s:
+            assert service.verified_nodes(s, 0) == {node.key}
+            assert {c.epoch for c in s.scalars(select(Challenge))} == {0, 1}
 
     def test_unanswered_challenge_is_offered_again(self, api: Api, node: SimNode, session_factory: Any) -> None:
         offer = self._first_offer(api, node, session_factory)
