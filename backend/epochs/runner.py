@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.chain import tx
@@ -218,7 +218,7 @@ class EpochRunner:
                 }
             )  # fmt: skip
         if rows:
-            s.execute(EpochNode.__table__.insert(), rows)
+            s.execute(insert(EpochNode), rows)
 
     # -- posting --------------------------------------------------------------------------------------------
     def post(self, now: int) -> int | None:
@@ -263,13 +263,13 @@ class EpochRunner:
         )
         signature = str(txn.signatures[0])
         with self.factory.begin() as s:  # recorded before it is sent
-            row = s.get(Epoch, newest.epoch)
-            assert row is not None
-            row.post_signature, row.post_tx, row.post_last_valid_block_height = signature, bytes(txn), last_valid
-            row.post_funding, row.post_community = funding, community
-            row.community_account = str(chain.community)
-            row.post_attempts += 1
-            row.updated_at = now
+            rec = s.get(Epoch, newest.epoch)
+            assert rec is not None
+            rec.post_signature, rec.post_tx, rec.post_last_valid_block_height = signature, bytes(txn), last_valid
+            rec.post_funding, rec.post_community = funding, community
+            rec.community_account = str(chain.community)
+            rec.post_attempts += 1
+            rec.updated_at = now
         log.info("epoch %d: posting root %s (funding %d, community %d) in %s", newest.epoch, newest.merkle_root,
                  funding, community, signature)  # fmt: skip
         try:

@@ -106,7 +106,8 @@ def node_performance(
                 EpochNode.node_key.in_(keys), EpochNode.epoch.in_(wanted)
             )
         ):
-            rewards[(key, epoch)] = int(reward)
+            if key is not None:
+                rewards[(key, epoch)] = int(reward)
     return {
         k: NodePerformance(
             node_key=k,

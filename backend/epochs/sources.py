@@ -95,6 +95,8 @@ def _registered_units(session: Session, nodes: Collection[str] | None) -> dict[s
     for chunk in batches:
         q = stmt if chunk is None else stmt.where(ProgramEvent.subject.in_(chunk))
         for subject, fields in session.execute(q):
+            if subject is None:
+                continue
             try:
                 out[subject] = int(json.loads(fields or "{}")["gpuUnits"])
             except (KeyError, TypeError, ValueError):

@@ -28,7 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,9 +69,9 @@ class HeartbeatRules:
         )
 
 
-_CH = Challenge.__table__
-_NT = NodeTelemetry.__table__
-_UP = EpochUptime.__table__
+_CH: Table = Challenge.__table__  # type: ignore[assignment]
+_NT: Table = NodeTelemetry.__table__  # type: ignore[assignment]
+_UP: Table = EpochUptime.__table__  # type: ignore[assignment]
 
 
 class _IdentityCache:
