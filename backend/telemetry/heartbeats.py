@@ -33,9 +33,9 @@ REASONS = (
     "unknown_node",
     "inactive_node",
     "clock_skew",
+    "gpu_mismatch",
     "replayed_seq",
     "rate_limited",
-    "gpu_mismatch",
 )
 
 

@@ -3,9 +3,9 @@
 One bad item never rejects the others and a rejected item changes nothing. Checks, in order: ``malformed``,
 ``bad_signature`` (no database needed), ``unknown_node`` (no registry record), ``inactive_node`` (not registered
 on chain, deactivated, or another operator), ``clock_skew`` (``|ts - received_at|`` above the limit, or ``ts`` in
-an epoch already frozen or before genesis), ``replayed_seq`` (seq not above the node's last accepted seq),
-``rate_limited`` (ts not at least the minimum interval after the last accepted ts), ``gpu_mismatch`` (model or
-units differ from the registered ones).
+an epoch already frozen or before genesis), ``gpu_mismatch`` (model or units differ from the registered ones),
+``replayed_seq`` (seq not above the node's last accepted seq), ``rate_limited`` (ts not at least the minimum
+interval after the last accepted ts).
 
 Cost per batch (steady state): the node rows are read and locked in one query (they hold the newest epoch's
 bitmap too), the batch's challenges in one, and the node rows and uptime rows written with one upsert each.
@@ -196,8 +196,6 @@ class _Batch:
             return _result("rejected", "replayed_seq")
         if st is not None and hb.ts < st["last_ts"] + self.rules.min_interval:
             return _result("rejected", "rate_limited")
-        if hb.gpu_model != ident.gpu_model or hb.gpu_units != ident.gpu_units:
-            return _result("rejected", "gpu_mismatch")
         clock = self.rules.clock
         minute, epoch = clock.minute_at(hb.ts), clock.epoch_at(hb.ts)
         last, streak = uptime.advance(
@@ -325,6 +323,8 @@ def record_heartbeats(session: Session, rules: HeartbeatRules, items: list[Any],
             results[i] = _result("rejected", "inactive_node")
         elif abs(hb.ts - received_at) > rules.max_skew or epoch < 0 or received_at >= clock.frozen_at(epoch):
             results[i] = _result("rejected", "clock_skew")
+        elif hb.gpu_model != ident.gpu_model or hb.gpu_units != ident.gpu_units:
+            results[i] = _result("rejected", "gpu_mismatch")
         else:
             passing.append((i, hb, ident))
     if passing:
