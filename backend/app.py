@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from backend import __version__
 from backend.auth.api import router as auth_router
@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tx_router)
     app.include_router(telemetry_router)
     app.include_router(epochs_router)
-    # Prometheus counters of this process (heartbeats per result/reason, ...).
-    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics of this API process", include_in_schema=False)
+    def metrics() -> Response:
+        # Counters of this process (heartbeats per result and reason, ...); each replica is scraped on its own.
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

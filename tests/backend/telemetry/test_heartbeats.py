@@ -89,7 +89,9 @@ class TestAccepted:
     def test_metrics_count_results_and_reasons(self, api: Api, node: SimNode) -> None:
         api.now = G + 10
         api.post(node.beat(G + 10), {"payload": 1, "signature": "x"})
-        text = api.client.get("/metrics").text
+        r = api.client.get("/metrics", follow_redirects=False)
+        assert r.status_code == 200
+        text = r.text
         assert 'iog_heartbeats_total{result="accepted"}' in text
         assert 'iog_heartbeats_total{result="malformed"}' in text
 
