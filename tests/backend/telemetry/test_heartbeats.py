@@ -230,22 +230,26 @@ class TestChallenges:
     def _first_offer(
         self, api: Api, node: SimNode, session_factory: Any, force_minute: int | None = None
     ) -> dict[str, Any]:
-        """Heartbeats minute by minute until a challenge is handed out (at its random minute, or at
-        ``force_minute`` written over the random one)."""
-        for minute in range(EPOCH // 60):
-            api.now = G + 60 * minute + 5
-            (res,) = api.post(node.beat(api.now))
-            assert res["status"] == "accepted"
-            if minute == 0 and force_minute is not None:
-                with session_factory.begin() as s:  # the challenge row and its copy on the node row
-                    (ch,) = s.scalars(select(Challenge)).all()
-                    ch.issue_at = G + 60 * force_minute
-                    s.get(NodeTelemetry, node.key).ch_issue_at = ch.issue_at  # type: ignore[union-attr]
-            if "challenge" in res:
-                with session_factory() as s:
-                    (ch,) = s.scalars(select(Challenge)).all()
-                assert api.now >= ch.issue_at  # handed out at or after its minute, never before
-                return res["challenge"]
+        """Heartbeats minute by minute until a challenge is handed out: at its random minute, or at
+        ``force_minute`` (the random choice made at the node's first heartbeat, in minute 0, is replaced)."""
+        from backend.telemetry import recorder
+
+        saved = recorder._rng.randrange
+        if force_minute is not None:
+            recorder._rng.randrange = lambda n: force_minute  # type: ignore[method-assign]
+        try:
+            for minute in range(EPOCH // 60):
+                api.now = G + 60 * minute + 5
+                (res,) = api.post(node.beat(api.now))
+                assert res["status"] == "accepted"
+                if "challenge" in res:
+                    with session_factory() as s:
+                        (ch,) = s.scalars(select(Challenge)).all()
+                    assert api.now >= ch.issue_at  # handed out at or after its minute, never before
+                    assert force_minute is None or minute == force_minute
+                    return res["challenge"]
+        finally:
+            recorder._rng.randrange = saved  # type: ignore[method-assign]
         raise AssertionError("no challenge in the epoch")
 
     def _answer(self, api: Api, node: SimNode, offer: dict[str, Any], solution: str, at: int) -> dict[str, Any]:
