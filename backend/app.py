@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from backend import __version__
 from backend.auth.api import router as auth_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
+from backend.epochs.api import router as epochs_router
 from backend.errors import AppError
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
@@ -70,6 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(tx_router)
     app.include_router(telemetry_router)
+    app.include_router(epochs_router)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics of this API process", include_in_schema=False)
+    def metrics() -> Response:
+        # Counters of this process (heartbeats per result and reason, ...); each replica is scraped on its own.
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
     install_web(app)
 
     return app

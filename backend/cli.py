@@ -9,8 +9,11 @@ from backend.agent.cli import app as agent_app
 from backend.auth.cli import app as apikey_app
 from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
+from backend.epochs.cli import app as epochs_app
+from backend.epochs.cli import claim_cmd, params_app, verify_cmd
 from backend.evm.cli import evm_app, evmnet_app
 from backend.rewards.cli import app as rewards_app
+from backend.scheduler.cli import app as scheduler_app
 from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
 from localnet.cli import NodeDefaults
@@ -47,13 +50,20 @@ app.add_typer(
     help="Run the embedded Solana node and bootstrap a cluster.",
 )
 app.add_typer(db_app, name="db", help="Database schema: migrate and inspect.")
+# The engine's command group stays pure (backend/rewards imports no database or chain); the commands that read
+# the database (parameter sets) or the API and chain (verify) come from backend/epochs and are attached here.
+rewards_app.add_typer(params_app, name="params")
+rewards_app.command("verify")(verify_cmd)
+wallet_app.command("claim")(claim_cmd)
 app.add_typer(indexer_app, name="indexer", help="Follow Solana into SQL: payments, stake and delegation events.")
 app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payouts, emission, merkle proofs.")
 app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups, sign-in (by hand).")
-app.add_typer(agent_app, name="agent", help="The node agent on a GPU machine: its key, registration signature.")
+app.add_typer(agent_app, name="agent", help="The node agent on a GPU machine: key, registration signature, heartbeats.")
 app.add_typer(apikey_app, name="apikey", help="API keys with roles for services (orchestrator, admin).")
 app.add_typer(evmnet_app, name="evmnet", help="The local EVM node (anvil): start, bootstrap, demo payments.")
 app.add_typer(evm_app, name="evm", help="The EVM rail: follow USDC payments (router and treasury), look up invoices.")
+app.add_typer(epochs_app, name="epochs", help="Epochs: list them, run one close pass (the scheduler does it).")
+app.add_typer(scheduler_app, name="scheduler", help="Scheduled jobs: one leader runs them, others stand by.")
 
 
 @app.command("api")
@@ -73,7 +83,8 @@ def api(
 
 @app.command("run")
 def run() -> None:
-    """Start the whole system on embedded defaults: localnet, bootstrap, database, API (Ctrl-C stops all)."""
+    """Start the whole system on embedded defaults: localnet, bootstrap, database, indexer, API, scheduler and one
+    simulated agent per demo node (Ctrl-C stops all)."""
     from backend.runner import run_all
 
     raise typer.Exit(run_all())

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -101,6 +101,50 @@ class Settings(BaseSettings):
     def resolved_evm_bootstrap_file(self) -> Path:
         """Where the EVM bootstrap addresses live: ``evm.json`` beside the Solana bootstrap file by default."""
         return self.evm_bootstrap_file or self.resolved_bootstrap_file.parent / "evm.json"
+
+    # --- telemetry, epochs and the scheduler (issue 11) --------------------------------------------------
+    epoch_seconds: int = Field(
+        3600, ge=60, description="Epoch length in seconds, a multiple of 60 (3600; `iog run` uses 60 for the demo)"
+    )
+    epoch_grace_seconds: int = Field(
+        900, ge=0, description="Late heartbeats of an epoch count until its end plus this; then it is frozen"
+    )
+    epoch_genesis: int | None = Field(
+        None, ge=0, description="Unix time epoch 0 starts; default: the bootstrap file's `epochs.genesis`"
+    )
+    uptime_max_gap_minutes: int = Field(
+        5, ge=0, description="A gap longer than this (in minutes without a heartbeat) resets continuous uptime"
+    )
+    heartbeat_max_skew_seconds: int = Field(120, ge=1, description="|ts - received_at| above this is clock_skew")
+    heartbeat_min_interval_seconds: int = Field(
+        5, ge=0, description="A node's heartbeat ts must advance by at least this (else rate_limited)"
+    )
+    heartbeat_node_cache_seconds: float = Field(
+        300.0, ge=0, description="How long an API process keeps a node's registry/chain status for heartbeats (0: none)"
+    )
+    challenge_difficulty_bits: int = Field(
+        16, ge=0, le=64, description="Leading zero bits of a challenge for 1 GPU; + floor(log2(gpu_units)) above"
+    )
+    challenge_answer_seconds: int = Field(
+        300, ge=1, description="Time to answer a challenge (capped at the epoch's end plus the grace)"
+    )
+    rewards_authority_keypair: Path | None = Field(
+        None, description="Keypair that posts roots (default: the bootstrap file's emission reserve owner)"
+    )
+    scheduler_tick_seconds: float = Field(
+        10.0, gt=0, description="How often the scheduler leader runs its jobs (closing due epochs, finalizing)"
+    )
+    scheduler_lock_file: Path | None = Field(
+        None, description="Leader lock file on SQLite (default: next to the database file)"
+    )
+
+    @field_validator("epoch_seconds")
+    @classmethod
+    def _whole_minutes(cls, v: int) -> int:
+        # Uptime is kept per minute of the epoch: an epoch must hold whole minutes.
+        if v % 60:
+            raise ValueError("must be a multiple of 60 seconds")
+        return v
 
     @property
     def resolved_database_url(self) -> str:

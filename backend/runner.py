@@ -1,12 +1,15 @@
 """``iog run``: the whole system on embedded defaults, as child processes supervised by this one.
 
-Order: the localnet node (``iog localnet up``), the cluster bootstrap, database migrations, the indexer
-(``iog indexer run``) and the API (``iog api``). With ``IOG_EVM_RPC_URL`` set, also the EVM rail: anvil
-(``iog evmnet up``, only when the URL is on this machine and nothing answers), ``iog evmnet bootstrap`` (only on
-a dev chain it started or that answers with anvil's chain id) and the EVM indexer (``iog evm index run``).
-Every child inherits the ``IOG_*`` environment, so pointing ``IOG_RPC_URL`` at a real cluster and
-``IOG_DATABASE_URL`` at PostgreSQL works the same way; the embedded node is started only when the RPC URL is on
-this machine and nothing answers there yet. Ctrl-C or SIGTERM stops all.
+Order: the localnet node (``iog localnet up``), the cluster bootstrap, database migrations, the demo's registry
+records and parameters (:mod:`backend.epochs.demo`), the indexer (``iog indexer run``), the API (``iog api``),
+the scheduler (``iog scheduler run``: closes and posts epochs) and one simulated agent per demo node
+(``iog agent run --simulate``). With ``IOG_EVM_RPC_URL`` set, also the EVM rail: anvil (``iog evmnet up``, only
+when the URL is on this machine and nothing answers), ``iog evmnet bootstrap`` (only on a dev chain it started or
+that answers with anvil's chain id) and the EVM indexer (``iog evm index run``). Every child inherits the
+``IOG_*`` environment, so pointing ``IOG_RPC_URL`` at a real cluster and ``IOG_DATABASE_URL`` at PostgreSQL works
+the same way; the embedded node is started only when the RPC URL is on this machine and nothing answers there
+yet. The demo's epochs are 60 s (``IOG_EPOCH_SECONDS``, ``IOG_EPOCH_GRACE_SECONDS`` and
+``IOG_SCHEDULER_TICK_SECONDS`` get demo defaults unless set). Ctrl-C or SIGTERM stops all.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -25,6 +29,10 @@ from rich.console import Console
 from backend.config import Settings, get_settings
 
 console = Console()
+
+#: Settings ``iog run`` gives its children unless the environment sets them: a demo epoch every minute.
+DEMO_ENV = {"IOG_EPOCH_SECONDS": "60", "IOG_EPOCH_GRACE_SECONDS": "20", "IOG_SCHEDULER_TICK_SECONDS": "2"}
+DEMO_AGENT_INTERVAL = "10"
 
 
 class Supervisor:
@@ -97,8 +105,28 @@ def _start_evm(sup: Supervisor, settings: Settings) -> None:
     sup.start("evm-indexer", ["evm", "index", "run"])
 
 
+def prepare_demo(settings: Settings) -> list[Any]:
+    """Registry records and the demo parameter set for the seeded demo nodes (idempotent); their agents."""
+    from backend.chain import bootfile
+    from backend.db import make_engine, make_sessionmaker, session_scope
+    from backend.epochs.demo import prepare_demo as prepare
+
+    path = settings.resolved_bootstrap_file
+    if not path.exists():
+        return []
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            return prepare(session, settings, bootfile.load(path), int(time.time()))
+    finally:
+        engine.dispose()
+
+
 def run_all(settings: Settings | None = None) -> int:
     """Run everything until interrupted; returns the process exit code."""
+    for key, value in DEMO_ENV.items():
+        os.environ.setdefault(key, value)
+    get_settings.cache_clear()
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sup = Supervisor()
@@ -122,16 +150,28 @@ def run_all(settings: Settings | None = None) -> int:
             wait_until(lambda: rpc_healthy(settings.rpc_url), f"localnet at {settings.rpc_url}")
         subprocess.run([sys.executable, "-m", "backend.cli", "localnet", "bootstrap"], check=True)
         subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], check=True)
+        agents = prepare_demo(settings)
         sup.start("indexer", ["indexer", "run"])
         if settings.evm_rpc_url:
             _start_evm(sup, settings)
         sup.start("api", ["api"])
+        sup.start("scheduler", ["scheduler", "run"])
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        for agent in agents:
+            sup.start(
+                f"agent {agent.name}",
+                [
+                    "agent", "run", "--key", agent.key_path, "--api", api, "--interval", DEMO_AGENT_INTERVAL,
+                    "--simulate", f"{agent.gpu_model}:{agent.gpu_units}",
+                ],
+            )  # fmt: skip
         console.print(
             f"\n[bold]iog is up[/]  web app http://{settings.api_host}:{settings.api_port}/  "
             f"API http://{settings.api_host}:{settings.api_port}/docs  "
             f"RPC {settings.rpc_url}  WS {settings.ws_url}  "
             f"addresses {settings.resolved_bootstrap_file}"
             + (f"  EVM {settings.evm_rpc_url} ({settings.resolved_evm_bootstrap_file})" if settings.evm_rpc_url else "")
+            + f"\nepochs of {settings.epoch_seconds} s; {len(agents)} simulated node agent(s)"
             + "\nCtrl-C stops everything.\n"
         )
         return sup.wait_any()

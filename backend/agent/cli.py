@@ -1,4 +1,5 @@
-"""``iog agent``: the reference node agent: its device key and its signature on the node's registration."""
+"""``iog agent``: the reference node agent: its device key, its signature on the node's registration, and the
+heartbeat loop (``run``)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,45 @@ def sign_registration_cmd(
     except (AppError, ValueError) as exc:
         console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
         raise typer.Exit(2) from None
+
+
+@app.command("run")
+def run_cmd(
+    key: Path = typer.Option(..., help="The node's keypair file (from `iog agent keygen`)"),
+    api: str = typer.Option(..., help="Base URL of the iog API, e.g. http://127.0.0.1:8000"),
+    interval: float = typer.Option(60.0, min=1.0, help="Seconds between heartbeats"),
+    simulate: str | None = typer.Option(
+        None, help="Report MODEL:UNITS (e.g. A100:8) instead of asking nvidia-smi (for machines without NVIDIA GPUs)"
+    ),
+) -> None:
+    """Send signed heartbeats, answer verification challenges, report the GPUs; back off and retry on errors.
+
+    The GPUs come from `nvidia-smi` when it is installed, else --simulate is required. Ctrl-C stops.
+    """
+    import logging
+    import signal
+    import threading
+
+    import httpx
+
+    from backend.agent.gpus import detect, parse_simulate
+    from backend.agent.runner import Agent
+    from backend.chain.keys import load_keypair
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        gpus = parse_simulate(simulate) if simulate else detect()
+        if gpus is None:
+            raise AppError("nvidia-smi is not installed: pass --simulate MODEL:UNITS on a machine without it")
+        keypair = load_keypair(key)
+    except AppError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    model, units = gpus
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"agent for node {keypair.pubkey()}: {units} x {model}, every {interval:g} s to {api}")
+    with httpx.Client(base_url=api.rstrip("/"), timeout=30) as http:
+        Agent(keypair, http, model, units).run(interval, stop)

@@ -99,6 +99,15 @@ class Demo(_Model):
     positions: list[DemoPosition] = Field(default_factory=list)
 
 
+class Epochs(_Model):
+    """The epoch schedule's genesis and the community (grants) treasury the epochs' community share goes to."""
+
+    genesis: int = Field(ge=0, description="Unix time epoch 0 starts")
+    community_treasury: Pubkey58
+    community_treasury_owner: Pubkey58
+    community_treasury_owner_keypair_path: str
+
+
 class BootstrapFile(_Model):
     """The whole file."""
 
@@ -118,6 +127,7 @@ class BootstrapFile(_Model):
     wallets: list[Wallet] = Field(default_factory=list)
     staking: Staking | None = None
     demo: Demo | None = None
+    epochs: Epochs | None = None
 
     def wallet(self, name_or_pubkey: str) -> Wallet | None:
         """The demo wallet with this name or pubkey."""

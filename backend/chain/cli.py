@@ -28,6 +28,12 @@ def bootstrap_cmd(
         help="Also deploy the staking program through the upgradeable loader and initialize it "
         "(needs `make programs`); --no-staking skips it.",
     ),
+    epochs: bool = typer.Option(
+        True,
+        "--epochs/--no-epochs",
+        help="Create the community (grants) treasury token account the epochs' community share goes to, fund "
+        "the rewards authority's fees, and record the epoch genesis (kept from an earlier bootstrap file).",
+    ),
     demo: bool = typer.Option(
         True,
         "--demo/--no-demo",
@@ -62,6 +68,10 @@ def bootstrap_cmd(
 
     s = get_settings()
     out_file = out or s.resolved_bootstrap_file
+    if epochs:
+        from backend.chain.epoch_setup import epochs_step
+
+        steps.append(epochs_step(out_file))
     try:
         with console.status("bootstrapping the cluster..."):
             result = bootstrap(
@@ -76,6 +86,6 @@ def bootstrap_cmd(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     doc = result.file.as_dict()
-    shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo")
+    shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo", "epochs")
     console.print_json(json.dumps({k: doc[k] for k in shown if k in doc}))
     console.print(f"{len(result.sent)} transaction(s) sent; addresses written to {out_file}")

@@ -6,7 +6,7 @@ from backend.models import evm as evm  # noqa: F401  (EVM rail: payment logs, bl
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
 from backend.models import nodes as nodes  # noqa: F401  (node registry)
 from backend.models import staking as staking  # noqa: F401  (staking projections)
-from backend.models import telemetry as telemetry  # noqa: F401  (usage records)
+from backend.models import telemetry as telemetry  # noqa: F401  (usage records, heartbeats, uptime, challenges)
 from backend.models.base import Base, Money, MoneyOutOfRange
 from backend.models.meta import AppMeta
 

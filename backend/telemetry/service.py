@@ -1,14 +1,18 @@
-"""Usage records: recorded once per (job, period start), read by the epoch runner and by metering."""
+"""Telemetry reads and writes other parts use: usage records (recorded once per (job, period start), read by the
+epoch runner and by metering) and what heartbeats and challenges left per epoch (uptime, continuous uptime,
+verified)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.models.telemetry import UsageRecord
+from backend.epochs.clock import EpochClock
+from backend.models.telemetry import PASSED, Challenge, EpochUptime, UsageRecord
+from backend.telemetry import uptime
 from backend.telemetry.schemas import UsageIn, UsageResult
 
 #: At most this many GPUs per node (the program's gpu_units is a u16 >= 1).
@@ -110,3 +114,54 @@ def gpu_seconds_by_node(session: Session, start: int, end: int) -> dict[str, int
         .group_by(UsageRecord.node)
     )
     return {node: int(total) for node, total in rows}
+
+
+# --- heartbeats: what the epoch runner and node stats read ------------------------------------------------
+
+
+def epoch_uptime(session: Session, clock: EpochClock, epoch: int, max_gap: int) -> dict[str, tuple[int, int]]:
+    """Per node key with any heartbeat near the epoch: (uptime seconds in the epoch, continuous uptime seconds at
+    the epoch's end).
+
+    Continuous uptime comes from the node's newest uptime row at or before the epoch (a run may have started
+    epochs earlier and still be alive at this epoch's end if the node was last up no more than ``max_gap``
+    minutes before it).
+    """
+    end_minute = clock.minute_at(clock.end(epoch))
+    lookback = max_gap // clock.minutes + 1  # epochs that can hold a run still alive at the end
+    t = EpochUptime.__table__
+    rows = session.execute(
+        select(t.c.node_key, t.c.epoch, t.c.up_minutes, t.c.last_minute, t.c.streak_minutes)
+        .where(t.c.epoch <= epoch, t.c.epoch >= epoch - lookback)
+        .order_by(t.c.epoch)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    for node_key, row_epoch, up, last_minute, streak in rows:  # ascending: the newest row wins
+        up_seconds = 60 * up if row_epoch == epoch else 0
+        out[node_key] = (up_seconds, uptime.continuous_seconds_at(last_minute, streak, end_minute, max_gap))
+    return out
+
+
+def verified_nodes(session: Session, epoch: int) -> set[str]:
+    """Node keys whose every challenge of the epoch passed (at least one challenge)."""
+    rows = session.execute(
+        select(Challenge.node_key, func.count(), func.sum(case((Challenge.status == PASSED, 1), else_=0)))
+        .where(Challenge.epoch == epoch)
+        .group_by(Challenge.node_key)
+    )
+    return {node for node, n, passed in rows if n and n == passed}
+
+
+def up_seconds_by_node(
+    session: Session, node_keys: Sequence[str], first_epoch: int, last_epoch: int
+) -> dict[str, int]:
+    """Seconds up per node key over epochs ``first_epoch .. last_epoch``."""
+    if not node_keys:
+        return {}
+    t = EpochUptime.__table__
+    rows = session.execute(
+        select(t.c.node_key, func.sum(t.c.up_minutes))
+        .where(t.c.node_key.in_(list(node_keys)), t.c.epoch >= first_epoch, t.c.epoch <= last_epoch)
+        .group_by(t.c.node_key)
+    )
+    return {node: 60 * int(minutes or 0) for node, minutes in rows}

@@ -151,7 +151,13 @@ def stub_api(db_url: str, db_engine: Engine, tmp_path: Any) -> Iterator[tuple[st
         s.commit()
     stubs = Stubs()
     app = create_app(Settings(database_url=db_url, data_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
+    before = len(app.router.routes)
     app.include_router(_router(stubs))
+    # The stubs answer first: where a real route of the same path has landed (issue 11's epochs), the page is still
+    # checked against the issue-shaped stub here; the seeded-network tests check it against the real route.
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[:0] = added
     url, stop = serve(app)
     yield url, stubs
     stop()

@@ -59,8 +59,8 @@ class TestNegotiation:
     def test_epochs_page_and_route(self, client: TestClient) -> None:
         page = client.get("/epochs", headers={"accept": BROWSER})
         assert page.status_code == 200 and "<h1>Epochs</h1>" in page.text
-        # Until issue 11 serves GET /epochs, JSON clients get the router's 404, never the page.
-        assert client.get("/epochs").status_code == 404
+        # JSON clients get issue 11's route, never the page.
+        assert client.get("/epochs").json()["items"] == []
 
     def test_other_paths_and_methods_are_untouched(self, client: TestClient) -> None:
         assert client.get("/nodes", headers={"accept": BROWSER}).json()["items"] == []
@@ -86,7 +86,8 @@ class TestPageConfig:
         assert set(cfg["features"]) == set(FEATURES)
         # What main has now, and what other issues add.
         assert cfg["features"]["nodes"] and cfg["features"]["wallet_positions"] and cfg["features"]["auth"]
-        assert not cfg["features"]["marketplace"] and not cfg["features"]["invoice"] and not cfg["features"]["epochs"]
+        assert cfg["features"]["epochs"] and cfg["features"]["rewards"]
+        assert not cfg["features"]["marketplace"] and not cfg["features"]["invoice"]
 
     def test_a_route_that_lands_lights_its_feature(self, db_url: str, db_engine: Any) -> None:
         app = create_app(Settings(database_url=db_url))
@@ -103,20 +104,20 @@ class TestPageConfig:
         app.include_router(stub)
         with TestClient(app) as c:
             features = _config(c.get("/").text)["features"]
-        assert features["marketplace"] and features["rewards"] and not features["epochs"]
+        assert features["marketplace"] and features["rewards"] and not features["invoice"]
 
     def test_registered_actions_are_listed(self, client: TestClient) -> None:
         def plan(ctx: RequestContext, params: Mapping[str, str], account: Pubkey) -> Plan:
             return Plan([], "nothing")
 
         saved = dict(ACTIONS)
-        register(Action("claim", "claim (test)", plan))
+        register(Action("test-only-action", "test", plan))
         try:
-            assert "claim" in _config(client.get("/wallet").text)["actions"]
+            assert "test-only-action" in _config(client.get("/wallet").text)["actions"]
         finally:
             ACTIONS.clear()
             ACTIONS.update(saved)
-        assert "claim" not in _config(client.get("/wallet").text)["actions"]
+        assert "test-only-action" not in _config(client.get("/wallet").text)["actions"]
 
     def test_browsers_may_get_their_own_rpc_url(self, db_url: str, db_engine: Any) -> None:
         settings = Settings(database_url=db_url, rpc_url="http://10.0.0.5:8899", web_rpc_url="https://rpc.example")
