@@ -9,7 +9,10 @@ from backend.agent.cli import app as agent_app
 from backend.auth.cli import app as apikey_app
 from backend.chain.cli import bootstrap_cmd
 from backend.dbcli import app as db_app
+from backend.ledger.cli import app as ledger_app
+from backend.payments.cli import app as webhooks_app
 from backend.rewards.cli import app as rewards_app
+from backend.settlement.cli import app as settlement_app
 from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
 from localnet.cli import NodeDefaults
@@ -51,6 +54,11 @@ app.add_typer(rewards_app, name="rewards", help="Per-epoch rewards: compute payo
 app.add_typer(wallet_app, name="wallet", help="Demo wallets: balances, IO payments, lookups, sign-in (by hand).")
 app.add_typer(agent_app, name="agent", help="The node agent on a GPU machine: its key, registration signature.")
 app.add_typer(apikey_app, name="apikey", help="API keys with roles for services (orchestrator, admin).")
+app.add_typer(ledger_app, name="ledger", help="The double-entry ledger: check it against the chain, balances.")
+app.add_typer(
+    settlement_app, name="settlement", help="Settlement worker: payouts, burn, passes (book, meter, refunds)."
+)
+app.add_typer(webhooks_app, name="webhooks", help="Webhook secrets of API keys (HMAC-SHA256 of invoice events).")
 
 
 @app.command("api")

@@ -1,8 +1,9 @@
 """``iog run``: the whole system on embedded defaults, as child processes supervised by this one.
 
 Order: the localnet node (``iog localnet up``), the cluster bootstrap, database migrations, the indexer
-(``iog indexer run``) and the API (``iog api``). Every child inherits the ``IOG_*`` environment, so pointing
-``IOG_RPC_URL`` at a real cluster and ``IOG_DATABASE_URL`` at PostgreSQL works the same way; the embedded node is
+(``iog indexer run``), the API (``iog api``) and the settlement worker (``iog settlement watch``). Every child
+inherits the ``IOG_*`` environment, so pointing ``IOG_RPC_URL`` at a real cluster and ``IOG_DATABASE_URL`` at
+PostgreSQL works the same way; the embedded node is
 started only when the RPC URL is on this machine and nothing answers there yet. Ctrl-C or SIGTERM stops all.
 """
 
@@ -102,6 +103,7 @@ def run_all(settings: Settings | None = None) -> int:
         subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], check=True)
         sup.start("indexer", ["indexer", "run"])
         sup.start("api", ["api"])
+        sup.start("settlement", ["settlement", "watch"])
         console.print(
             f"\n[bold]iog is up[/]  API http://{settings.api_host}:{settings.api_port}/docs  "
             f"RPC {settings.rpc_url}  WS {settings.ws_url}  "

@@ -1,0 +1,211 @@
+"""``iog ledger check`` / ``GET /ledger/check``: the books against themselves and against the chain.
+
+Per currency it checks:
+1. every entry balances (also enforced by the database; this finds anything that slipped past, e.g. a restore);
+2. the book ``treasury`` as of the indexer's finalized slot S (entries booking chain movements at or below S)
+   equals the treasury token account's balance on chain at S, read from the chain itself (its finalized balance
+   minus what each finalized transaction after S changed);
+3. the accounting identity: treasury = liabilities + income + equity (``burn_pending``, fee income set aside for
+   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``).
+
+Anything else is reported as a difference with both numbers; payouts do not run while one is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend.chain.history import BalanceAt, JsonRpc, balance_at
+from backend.chain.treasury import Treasury
+from backend.errors import AppError
+from backend.ledger.service import TREASURY, UNEXPLAINED, normal_balance
+from backend.models.indexer import FINALIZED, IndexerCursor, TokenTransfer
+from backend.models.ledger import ASSET, EQUITY, INCOME, LIABILITY, LedgerAccount, LedgerEntry, LedgerPosting
+
+
+@dataclass
+class CurrencyReport:
+    """The check of one currency."""
+
+    currency: str
+    account: str
+    as_of_slot: int | None
+    book_treasury: int | None = None  # as of the slot
+    chain_treasury: int | None = None
+    replayed: int = 0
+    unbooked: int = 0  # finalized treasury transfers at or below the slot with no entry
+    treasury: int = 0  # every entry
+    liabilities: int = 0
+    income: int = 0
+    equity: int = 0
+    unexplained: int = 0
+
+
+@dataclass
+class Report:
+    """The whole check; ``ok`` when ``differences`` is empty."""
+
+    currencies: list[CurrencyReport] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    entries: int = 0
+    postings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    @property
+    def transient(self) -> bool:
+        """True when every difference may clear by itself (bookings or the indexer catching up)."""
+        return bool(self.differences) and all(d.startswith("pending:") for d in self.differences)
+
+
+def unbalanced_entries(session: Session, limit: int = 20) -> list[tuple[int, str, int]]:
+    """(entry id, currency, sum) of entries whose postings do not sum to zero in a currency."""
+    q = (
+        select(LedgerPosting.entry_id, LedgerPosting.currency, func.sum(LedgerPosting.amount))
+        .group_by(LedgerPosting.entry_id, LedgerPosting.currency)
+        .having(func.sum(LedgerPosting.amount) != 0)
+        .limit(limit)
+    )
+    return [(int(e), c, int(s)) for e, c, s in session.execute(q)]
+
+
+def short_entries(session: Session, limit: int = 20) -> list[int]:
+    """Entries with fewer than two postings."""
+    counts = (
+        select(LedgerEntry.id, func.count(LedgerPosting.seq).label("n"))
+        .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id, isouter=True)
+        .group_by(LedgerEntry.id)
+        .subquery()
+    )
+    return [int(i) for i in session.execute(select(counts.c.id).where(counts.c.n < 2).limit(limit)).scalars()]
+
+
+def _sums_by_kind(session: Session) -> dict[tuple[str, str, str], int]:
+    """Signed sums per (currency, kind, name-class) where name-class distinguishes treasury and unexplained."""
+    q = (
+        select(LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name, func.sum(LedgerPosting.amount))
+        .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+        .where(or_(LedgerAccount.name.in_([TREASURY, UNEXPLAINED]), LedgerAccount.kind != ASSET))
+        .group_by(LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name)
+    )
+    out: dict[tuple[str, str, str], int] = {}
+    for cur, kind, name, total in session.execute(q):
+        cls = name if name in (TREASURY, UNEXPLAINED) else ""
+        out[(cur, kind, cls)] = out.get((cur, kind, cls), 0) + int(total)
+    return out
+
+
+def other_assets(session: Session) -> list[str]:
+    """Asset accounts other than ``treasury`` (the chart has none; one would break the identity's meaning)."""
+    q = select(LedgerAccount.name).where(LedgerAccount.kind == ASSET, LedgerAccount.name != TREASURY).distinct()
+    return list(session.execute(q).scalars())
+
+
+def book_treasury_at(session: Session, currency: str, slot: int) -> tuple[int, int]:
+    """(signed sum of treasury postings of entries at or below ``slot``, postings on treasury without a slot)."""
+    base = (
+        select(func.coalesce(func.sum(LedgerPosting.amount), 0))
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency)
+    )
+    at = int(session.execute(base.where(LedgerEntry.slot <= slot)).scalar_one())
+    unslotted = (
+        select(func.count())
+        .select_from(LedgerPosting)
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency, LedgerEntry.slot.is_(None))
+    )
+    return at, int(session.execute(unslotted).scalar_one())
+
+
+def unbooked_transfers(session: Session, account: str, slot: int) -> int:
+    """Finalized, successful transfers in or out of ``account`` at or below ``slot`` that no entry books."""
+    t = TokenTransfer
+    q = (
+        select(func.count())
+        .select_from(t)
+        .join(
+            LedgerEntry,
+            and_(LedgerEntry.signature == t.signature, LedgerEntry.ix_path == t.ix_path),
+            isouter=True,
+        )
+        .where(
+            or_(t.source == account, t.destination == account),
+            t.status == FINALIZED,
+            t.failed.is_(False),
+            t.slot <= slot,
+            LedgerEntry.id.is_(None),
+        )
+    )
+    return int(session.execute(q).scalar_one())
+
+
+def synced_slot(session: Session, account: str) -> int | None:
+    """The finalized slot the indexer has read ``account`` through (None before its first pass)."""
+    row = session.get(IndexerCursor, account)
+    return int(row.synced_slot) if row is not None and row.synced_slot else None
+
+
+def check(session: Session, treasury: Treasury, rpc: JsonRpc | None) -> Report:
+    """Run every check; ``rpc`` None skips the chain comparison (reported as a difference)."""
+    report = Report()
+    report.entries = int(session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one())
+    report.postings = int(session.execute(select(func.count()).select_from(LedgerPosting)).scalar_one())
+    for eid, code, total in unbalanced_entries(session):
+        report.differences.append(f"entry {eid} does not balance in {code}: postings sum to {total}")
+    for eid in short_entries(session):
+        report.differences.append(f"entry {eid} has fewer than two postings")
+    for name in other_assets(session):
+        report.differences.append(f"asset account {name!r} outside the chart of accounts")
+    sums = _sums_by_kind(session)
+    for cur in treasury.currencies.values():
+        r = CurrencyReport(cur.code, cur.account, synced_slot(session, cur.account))
+        report.currencies.append(r)
+        r.treasury = normal_balance(ASSET, sums.get((cur.code, ASSET, TREASURY), 0))
+        r.liabilities = normal_balance(LIABILITY, sums.get((cur.code, LIABILITY, ""), 0))
+        r.income = normal_balance(INCOME, sums.get((cur.code, INCOME, ""), 0))
+        r.unexplained = normal_balance(EQUITY, sums.get((cur.code, EQUITY, UNEXPLAINED), 0))
+        r.equity = normal_balance(EQUITY, sums.get((cur.code, EQUITY, ""), 0)) + r.unexplained
+        if r.treasury != r.liabilities + r.income + r.equity:
+            report.differences.append(
+                f"{cur.code}: treasury {r.treasury} != liabilities {r.liabilities} + income {r.income} "
+                f"+ equity {r.equity}"
+            )
+        if r.unexplained:
+            report.warnings.append(
+                f"{cur.code}: {-r.unexplained} base units left the treasury without a cause of ours "
+                f"(booked to {UNEXPLAINED})"
+            )
+        if r.as_of_slot is None:
+            report.differences.append(f"pending: {cur.code}: the indexer has not read {cur.account} yet")
+            continue
+        book, unslotted = book_treasury_at(session, cur.code, r.as_of_slot)
+        r.book_treasury = normal_balance(ASSET, book)
+        if unslotted:
+            report.differences.append(f"{cur.code}: {unslotted} treasury postings name no chain slot")
+        r.unbooked = unbooked_transfers(session, cur.account, r.as_of_slot)
+        if rpc is None:
+            report.differences.append(f"{cur.code}: no RPC to compare the treasury with the chain")
+            continue
+        try:
+            at: BalanceAt = balance_at(rpc, cur.account, r.as_of_slot)
+        except AppError as exc:
+            report.differences.append(f"{cur.code}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
+            continue
+        r.chain_treasury, r.replayed = at.amount, at.replayed
+        if r.book_treasury != r.chain_treasury:
+            pending = "pending: " if r.unbooked else ""
+            why = f" ({r.unbooked} finalized transfers not booked yet)" if r.unbooked else ""
+            report.differences.append(
+                f"{pending}{cur.code}: book treasury {r.book_treasury} != chain {r.chain_treasury} "
+                f"at slot {r.as_of_slot}{why}"
+            )
+    return report
