@@ -14,6 +14,7 @@ from backend.ledger.service import EntrySpec, IdempotencyConflict, LedgerError, 
 
 NOW = 1_700_000_000
 W = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+POSTING = "INSERT INTO ledger_postings (entry_id, seq, account_id, currency, amount) VALUES (:e, :s, :a, :c, :m)"
 
 
 def _spec(key: str, amount: int = 100) -> EntrySpec:
@@ -72,10 +73,8 @@ class TestDatabaseEnforcesBalance:
             _raw_entry(s, 5, [(a, "IO", 5), (b, "IO", -5)])
         with pytest.raises(DatabaseError, match="sealed"), session_factory.begin() as s:
             s.execute(
-                text(
-                    "INSERT INTO ledger_postings (entry_id, seq, account_id, currency, amount) VALUES (5, 9, :a, 'IO', 1)"
-                ),
-                {"a": a},
+                text(POSTING),
+                {"e": 5, "s": 9, "a": a, "c": "IO", "m": 1},
             )
 
     def test_postings_without_their_entry_cannot_commit(self, session_factory: sessionmaker[Session]) -> None:
@@ -83,10 +82,8 @@ class TestDatabaseEnforcesBalance:
             a, b = _ids(s)
             for seq, (acct, amount) in enumerate([(a, 5), (b, -5)]):
                 s.execute(
-                    text(
-                        "INSERT INTO ledger_postings (entry_id, seq, account_id, currency, amount) VALUES (6, :s, :a, 'IO', :m)"
-                    ),
-                    {"s": seq, "a": acct, "m": amount},
+                    text(POSTING),
+                    {"e": 6, "s": seq, "a": acct, "c": "IO", "m": amount},
                 )
 
     @pytest.mark.parametrize(
