@@ -13,6 +13,7 @@ Anything else is reported as a difference with both numbers; payouts do not run 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
@@ -154,8 +155,18 @@ def synced_slot(session: Session, account: str) -> int | None:
     return int(row.synced_slot) if row is not None and row.synced_slot else None
 
 
-def check(session: Session, treasury: Treasury, rpc: JsonRpc | None) -> Report:
-    """Run every check; ``rpc`` None skips the chain comparison (reported as a difference)."""
+#: How the check reads the chain: a token account's balance at a finalized slot.
+BalanceReader = Callable[[str, int], BalanceAt]
+
+
+def rpc_reader(rpc: JsonRpc) -> BalanceReader:
+    """The chain as JSON-RPC shows it (:func:`backend.chain.history.balance_at`)."""
+    return lambda account, slot: balance_at(rpc, account, slot)
+
+
+def check(session: Session, treasury: Treasury, chain: JsonRpc | BalanceReader | None) -> Report:
+    """Run every check; ``chain`` None skips the chain comparison (reported as a difference)."""
+    read = rpc_reader(chain) if isinstance(chain, JsonRpc) else chain
     report = Report()
     report.entries = int(session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one())
     report.postings = int(session.execute(select(func.count()).select_from(LedgerPosting)).scalar_one())
@@ -192,11 +203,11 @@ def check(session: Session, treasury: Treasury, rpc: JsonRpc | None) -> Report:
         if unslotted:
             report.differences.append(f"{cur.code}: {unslotted} treasury postings name no chain slot")
         r.unbooked = unbooked_transfers(session, cur.account, r.as_of_slot)
-        if rpc is None:
+        if read is None:
             report.differences.append(f"{cur.code}: no RPC to compare the treasury with the chain")
             continue
         try:
-            at: BalanceAt = balance_at(rpc, cur.account, r.as_of_slot)
+            at: BalanceAt = read(cur.account, r.as_of_slot)
         except AppError as exc:
             report.differences.append(f"{cur.code}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
             continue

@@ -24,7 +24,7 @@ def payouts_cmd(
     wait: float = typer.Option(
         0.0, help="Seconds to wait for in-flight payouts, pending check differences and the new payouts to finalize"
     ),
-    fault: str | None = typer.Option(None, hidden=True, help="Fault injection for tests: kill-after-send"),
+    fault: str | None = typer.Option(None, hidden=True, help="Fault injection for tests: kill-after-send | kill-before-send"),
 ) -> None:
     """Pay every provider balance at or above its threshold from the treasury (after a passing ledger check).
 
@@ -59,13 +59,15 @@ def burn_cmd(
 
 
 @app.command("pass")
-def pass_cmd() -> None:
+def pass_cmd(
+    fault: str | None = typer.Option(None, hidden=True, help="Fault injection for tests: kill-before-send"),
+) -> None:
     """One pass: book what the chain did, charge usage, send recorded refunds, deliver due webhooks."""
     from backend.config import get_settings
     from backend.settlement.tasks import run_pass
 
     try:
-        result = run_pass(get_settings())
+        result = run_pass(get_settings(), fault=fault)
     except AppError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None

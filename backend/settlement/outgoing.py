@@ -70,7 +70,8 @@ log = logging.getLogger(__name__)
 PACKET_BYTES = 1232
 REBROADCAST_SECONDS = 2
 OPEN_TX = OPEN_TX_STATUSES
-KILL_AFTER_SEND = "kill-after-send"  # fault injection for the crash test: SIGKILL between send and record
+# Fault injection for the crash tests: SIGKILL between send and record, or between record and send.
+KILL_AFTER_SEND, KILL_BEFORE_SEND = "kill-after-send", "kill-before-send"
 
 
 @dataclass
@@ -302,6 +303,8 @@ def send_recorded(
             if row is None or row.status != TX_SIGNED:
                 continue
             txn = Transaction.from_bytes(base64.b64decode(row.raw))
+            if fault == KILL_BEFORE_SEND:
+                os.kill(os.getpid(), signal.SIGKILL)
             try:
                 chain.send(txn, [])
             except RpcUnavailable as exc:

@@ -109,11 +109,13 @@ def _send(rt: Runtime, clock: Clock, fault: str | None = None) -> dict[str, Any]
     return asdict(result)
 
 
-def run_pass(settings: Settings, clock: Clock = time.time, rt: Runtime | None = None) -> TaskResult:
+def run_pass(
+    settings: Settings, clock: Clock = time.time, rt: Runtime | None = None, fault: str | None = None
+) -> TaskResult:
     """One settlement pass: book, charge, send recorded refunds, deliver due webhooks."""
     with _maybe_runtime(settings, rt) as r, SettlementLock(r.engine):
         result = TaskResult("pass", passed=_book(r, clock))
-        result.sent = _send(r, clock)
+        result.sent = _send(r, clock, fault)
         result.webhooks_delivered = webhooks.deliver_due(r.factory, settings, clock)
         return result
 

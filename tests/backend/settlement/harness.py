@@ -64,7 +64,9 @@ class Net:
         return Client(self.node.rpc_url, timeout=30)
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api.url, verify=str(self.api.ca_file) if self.api.ca_file else True, timeout=30)
+        return httpx.Client(
+            base_url=self.api.url, verify=str(self.api.ca_file) if self.api.ca_file else True, timeout=30
+        )
 
     def session(self) -> Any:
         return session_scope(make_sessionmaker(self.engine))
@@ -139,9 +141,19 @@ class Net:
         with self.session() as s:
             s.add(
                 NodeRecord(
-                    node_key=node_key, node=str(Keypair().pubkey()), operator=operator, name="e2e",
-                    gpu_model="H100", gpu_units=8, vram_gb=80, region="eu", description=None, commission_bps=500,
-                    status="registered", created_at=now, updated_at=now,
+                    node_key=node_key,
+                    node=str(Keypair().pubkey()),
+                    operator=operator,
+                    name="e2e",
+                    gpu_model="H100",
+                    gpu_units=8,
+                    vram_gb=80,
+                    region="eu",
+                    description=None,
+                    commission_bps=500,
+                    status="registered",
+                    created_at=now,
+                    updated_at=now,
                 )  # fmt: skip
             )
         return node_key

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from solana.rpc.commitment import Confirmed
+from solana.rpc.commitment import Confirmed, Finalized
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from sqlalchemy import Engine, select
 
-from backend.chain.tokens import io_account
+from backend.chain import tx as chain_tx
+from backend.chain.tokens import io_account, transfer_checked_ix
 from backend.ledger import service as ledger
 from backend.models.settlement import SettlementTransfer, SettlementTx
 from backend.payments import webhooks
@@ -102,7 +103,13 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
     assert inv["solana_pay_url"].startswith(f"solana:{net.boot['treasury_owner']}?amount=25&spl-token=")
     paid = js.run(
         "pay_url.mjs",
-        {"mode": "pay", "rpc": net.node.rpc_url, "ws": net.node.ws_url, "url": inv["solana_pay_url"], "secretKey": list(bytes(alice))},
+        {
+            "mode": "pay",
+            "rpc": net.node.rpc_url,
+            "ws": net.node.ws_url,
+            "url": inv["solana_pay_url"],
+            "secretKey": list(bytes(alice)),
+        },
     )
     assert paid["reference"] == [inv["reference"]] and paid["memo"] == inv["id"] and paid["amount"] == "25"
     statuses: list[str] = []
@@ -117,7 +124,10 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
     assert statuses[-2:] == ["seen", "paid"], statuses
     body = _get(net, f"/invoices/{inv['id']}")
     assert body["paid"] == str(25 * IO_UNIT) and body["flags"] == [] and body["as_of_slot"] is not None
-    merchant = js.run("pay_url.mjs", {"mode": "validate", "rpc": net.node.rpc_url, "ws": net.node.ws_url, "url": inv["solana_pay_url"]})
+    merchant = js.run(
+        "pay_url.mjs",
+        {"mode": "validate", "rpc": net.node.rpc_url, "ws": net.node.ws_url, "url": inv["solana_pay_url"]},
+    )
     assert merchant["found"] == paid["signature"] and merchant["validated"] is True
     wait_for(lambda: _balance(net, ledger.buyer(str(alice.pubkey())), "IO") == 25 * IO_UNIT, "payment booked")
 
@@ -127,12 +137,21 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
         usdc = _invoice(
             net,
             orchestrator,
-            {"amount": str(100 * USDC_UNIT), "currency": "USDC", "buyer": str(alice.pubkey()), "callback_url": hooks.url},
+            {
+                "amount": str(100 * USDC_UNIT),
+                "currency": "USDC",
+                "buyer": str(alice.pubkey()),
+                "callback_url": hooks.url,
+            },
         )
         paid_tx = js.run(
             "txrequest.mjs",
-            {"rpc": net.node.rpc_url, "ws": net.node.ws_url, "url": usdc["transaction_request_url"],
-             "secretKey": list(bytes(alice))},  # fmt: skip
+            {
+                "rpc": net.node.rpc_url,
+                "ws": net.node.ws_url,
+                "url": usdc["transaction_request_url"],
+                "secretKey": list(bytes(alice)),
+            },  # fmt: skip
             env={"NODE_EXTRA_CA_CERTS": str(net.api.ca_file)},
         )
         assert paid_tx["err"] is None
@@ -160,8 +179,15 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
         r = http.post(
             "/jobs",
             headers=auth,
-            json={"id": "job-e2e", "buyer": str(alice.pubkey()), "node": node_key, "currency": "IO",
-                  "price_per_gpu_hour": str(price), "gpu_units": 4, "budget": str(budget)},  # fmt: skip
+            json={
+                "id": "job-e2e",
+                "buyer": str(alice.pubkey()),
+                "node": node_key,
+                "currency": "IO",
+                "price_per_gpu_hour": str(price),
+                "gpu_units": 4,
+                "budget": str(budget),
+            },  # fmt: skip
         )
         assert r.status_code == 201, r.text
         t0 = 100 * EPOCH
@@ -222,9 +248,10 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
         r = http.post("/refunds", headers=headers, json={"currency": "IO", "amount": str(5 * IO_UNIT)})
         assert r.status_code == 201, r.text
         refund = r.json()
-        assert http.post("/refunds", headers=headers, json={"currency": "IO", "amount": str(5 * IO_UNIT)}).json()[
-            "id"
-        ] == refund["id"]
+        assert (
+            http.post("/refunds", headers=headers, json={"currency": "IO", "amount": str(5 * IO_UNIT)}).json()["id"]
+            == refund["id"]
+        )
     wait_for(
         lambda: _get(net, f"/refunds/{refund['id']}", alice_token)["status"] == "finalized",
         "refund finalized",
@@ -239,9 +266,7 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
     fees_io = bfee + pfee
     expected_burn = fees_io * 5_000 // 10_000
     assert as_json(burned.stdout)["planned"] and as_json(burned.stdout)["finalized"]
-    supply = wait_for(
-        lambda: (s := _get(net, "/supply"))["burned"] == str(expected_burn) and s, "burn in /supply", 60
-    )
+    supply = wait_for(lambda: (s := _get(net, "/supply"))["burned"] == str(expected_burn) and s, "burn in /supply", 60)
     assert int(supply["supply"]) == int(supply_before["supply"]) - expected_burn
     assert int(supply["minted"]) == int(supply["supply"]) + expected_burn
     assert int(supply["circulating"]) == int(supply["supply"]) - sum(int(v) for v in supply["non_circulating"].values())
@@ -250,3 +275,49 @@ def test_buyer_pays_is_metered_refunded_and_operator_paid_exactly_once(net: Net,
     report = as_json(checked.stdout)
     io = next(c for c in report["currencies"] if c["currency"] == "IO")
     assert io["book_treasury"] == io["chain_treasury"] and report["ok"] is True
+
+
+@pytest.mark.slow
+def test_a_transfer_recorded_but_never_sent_is_signed_anew_after_expiry_and_paid_once(net: Net) -> None:
+    """The worker dies after recording a refund's transaction and before sending it. Once the blockhash expired
+    and nothing names the reference, the refund is signed anew; the old signature never lands; paid once."""
+    alice = net.wallet("alice")
+    mint = Pubkey.from_string(net.boot["mint"])
+    alice_io = io_account(alice.pubkey(), mint)
+    # A plain deposit (no invoice): booked to alice's balance, so she can be refunded.
+    ix = transfer_checked_ix(alice_io, mint, Pubkey.from_string(net.boot["treasury"]), alice.pubkey(), 3 * IO_UNIT, 8)
+    sig = chain_tx.send_and_confirm(net.client, alice, [ix], commitment=Confirmed)
+    wait_for(lambda: _balance(net, ledger.buyer(str(alice.pubkey())), "IO") == 3 * IO_UNIT, "deposit booked", 60)
+    net.stop("watcher")
+    token = net.sign_in("alice")
+    with net.http() as http:
+        r = http.post(
+            "/refunds",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "r-expiry"},
+            json={"currency": "IO"},
+        )
+    assert r.status_code == 201, r.text
+    refund = r.json()
+    assert refund["amount"] == str(3 * IO_UNIT) and refund["status"] == "planned"
+    crashed = net.iog("settlement", "pass", "--fault", "kill-before-send")
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    with net.session() as s:
+        (first,) = s.execute(select(SettlementTx)).scalars().all()
+        assert first.status == "signed"
+        old_sig, last_valid = first.signature, first.last_valid_block_height
+    wait_for(lambda: net.client.get_block_height(Finalized).value > last_valid, "the blockhash expired", 60, 0.2)
+    before = net.token_balance(str(alice_io))
+    resumed = net.iog("settlement", "pass")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert as_json(resumed.stdout)["sent"]["expired"] == 1
+    net.start("watcher", "settlement", "watch")
+    wait_for(lambda: _get(net, f"/refunds/{refund['id']}", token)["status"] == "finalized", "refund finalized", 90)
+    assert net.token_balance(str(alice_io)) - before == 3 * IO_UNIT
+    assert net.client.get_signature_statuses([Signature.from_string(old_sig)], True).value[0] is None
+    with net.session() as s:
+        rows = {t.signature: t.status for t in s.execute(select(SettlementTx)).scalars()}
+    assert rows[old_sig] == "expired" and sorted(rows.values()) == ["expired", "finalized"]
+    refs = net.client.get_signatures_for_address(Pubkey.from_string(refund["reference"]), commitment=Confirmed).value
+    assert len(refs) == 1 and str(refs[0].signature) != old_sig and sig
+    checked = net.iog("ledger", "check", "--wait", "30")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
