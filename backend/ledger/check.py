@@ -77,28 +77,30 @@ def unbalanced_entries(session: Session, limit: int = 20) -> list[tuple[int, str
 
 
 def short_entries(session: Session, limit: int = 20) -> list[int]:
-    """Entries with fewer than two postings."""
-    counts = (
-        select(LedgerEntry.id, func.count(LedgerPosting.seq).label("n"))
-        .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id, isouter=True)
-        .group_by(LedgerEntry.id)
-        .subquery()
-    )
-    return [int(i) for i in session.execute(select(counts.c.id).where(counts.c.n < 2).limit(limit)).scalars()]
+    """Entries with no posting at all (an entry with one posting cannot balance: postings are never zero, so it is
+    among :func:`unbalanced_entries` already)."""
+    has = select(LedgerPosting.entry_id).where(LedgerPosting.entry_id == LedgerEntry.id).exists()
+    return [int(i) for i in session.execute(select(LedgerEntry.id).where(~has).limit(limit)).scalars()]
 
 
 def _sums_by_kind(session: Session) -> dict[tuple[str, str, str], int]:
-    """Signed sums per (currency, kind, name-class) where name-class distinguishes treasury and unexplained."""
-    q = (
-        select(LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name, func.sum(LedgerPosting.amount))
-        .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
-        .where(or_(LedgerAccount.name.in_([TREASURY, UNEXPLAINED]), LedgerAccount.kind != ASSET))
-        .group_by(LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name)
+    """Signed sums per (currency, kind, name-class) where name-class distinguishes treasury and unexplained.
+
+    One aggregate of the postings by account (no join: the few accounts are mapped afterwards)."""
+    per_account = dict(
+        session.execute(
+            select(LedgerPosting.account_id, func.sum(LedgerPosting.amount)).group_by(LedgerPosting.account_id)
+        ).all()
     )
     out: dict[tuple[str, str, str], int] = {}
-    for cur, kind, name, total in session.execute(q):
+    if not per_account:
+        return out
+    accounts = session.execute(select(LedgerAccount.id, LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name))
+    for id_, cur, kind, name in accounts:
+        if id_ not in per_account or (kind == ASSET and name != TREASURY):
+            continue
         cls = name if name in (TREASURY, UNEXPLAINED) else ""
-        out[(cur, kind, cls)] = out.get((cur, kind, cls), 0) + int(total)
+        out[(cur, kind, cls)] = out.get((cur, kind, cls), 0) + int(per_account[id_])
     return out
 
 
@@ -108,23 +110,17 @@ def other_assets(session: Session) -> list[str]:
     return list(session.execute(q).scalars())
 
 
-def book_treasury_at(session: Session, currency: str, slot: int) -> tuple[int, int]:
-    """(signed sum of treasury postings of entries at or below ``slot``, postings on treasury without a slot)."""
-    base = (
-        select(func.coalesce(func.sum(LedgerPosting.amount), 0))
-        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
-        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
-        .where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency)
+def book_treasury_at(session: Session, currency: str, slot: int, total: int) -> tuple[int, int]:
+    """(signed sum of treasury postings of entries at or below ``slot``, treasury postings without a slot), from the
+    signed ``total`` of every treasury posting minus those booked after ``slot`` (few: read through the slot index)."""
+    treasury = select(LedgerAccount.id).where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency)
+    on_treasury = LedgerPosting.account_id.in_(treasury.scalar_subquery())
+    joined = select(func.coalesce(func.sum(LedgerPosting.amount), 0), func.count()).join(
+        LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id
     )
-    at = int(session.execute(base.where(LedgerEntry.slot <= slot)).scalar_one())
-    unslotted = (
-        select(func.count())
-        .select_from(LedgerPosting)
-        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
-        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
-        .where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency, LedgerEntry.slot.is_(None))
-    )
-    return at, int(session.execute(unslotted).scalar_one())
+    later = session.execute(joined.where(on_treasury, LedgerEntry.slot > slot)).one()
+    unslotted = session.execute(joined.where(on_treasury, LedgerEntry.slot.is_(None))).one()
+    return total - int(later[0]) - int(unslotted[0]), int(unslotted[1])
 
 
 def unbooked_transfers(session: Session, account: str, slot: int) -> int:
@@ -198,7 +194,9 @@ def check(session: Session, treasury: Treasury, chain: JsonRpc | BalanceReader |
         if r.as_of_slot is None:
             report.differences.append(f"pending: {cur.code}: the indexer has not read {cur.account} yet")
             continue
-        book, unslotted = book_treasury_at(session, cur.code, r.as_of_slot)
+        book, unslotted = book_treasury_at(
+            session, cur.code, r.as_of_slot, sums.get((cur.code, ASSET, TREASURY), 0)
+        )
         r.book_treasury = normal_balance(ASSET, book)
         if unslotted:
             report.differences.append(f"{cur.code}: {unslotted} treasury postings name no chain slot")

@@ -26,12 +26,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.errors import AppError, Conflict
 from backend.models.ledger import ASSET, EQUITY, INCOME, LIABILITY, LedgerAccount, LedgerEntry, LedgerPosting
+
+_POSTINGS: Table = LedgerPosting.__table__  # type: ignore[assignment]
+_ENTRIES: Table = LedgerEntry.__table__  # type: ignore[assignment]
 
 TREASURY = "treasury"
 FEES = "fees"
@@ -266,8 +269,9 @@ def post_many(session: Session, specs: Sequence[EntrySpec], now: int) -> list[in
             }
             for spec, _, eid in todo
         ]
-        session.execute(insert(LedgerPosting), postings)
-        session.execute(insert(LedgerEntry), entries)
+        # Core inserts (not the ORM's bulk path): the rows are plain dicts, executemany'd by the driver.
+        session.execute(_POSTINGS.insert(), postings)
+        session.execute(_ENTRIES.insert(), entries)
     out: list[int | None] = []
     by_key = {spec.key: eid for spec, _, eid in prepared}
     for spec in specs:
