@@ -24,7 +24,9 @@ def payouts_cmd(
     wait: float = typer.Option(
         0.0, help="Seconds to wait for in-flight payouts, pending check differences and the new payouts to finalize"
     ),
-    fault: str | None = typer.Option(None, hidden=True, help="Fault injection for tests: kill-after-send | kill-before-send"),
+    fault: str | None = typer.Option(
+        None, hidden=True, help="Fault injection for tests: kill-after-send | kill-before-send"
+    ),
 ) -> None:
     """Pay every provider balance at or above its threshold from the treasury (after a passing ledger check).
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -105,11 +106,15 @@ async def measure(args: argparse.Namespace, ws_url: str, rpc_url: str, api: str,
                 headers={"Authorization": f"Bearer {key}"},
             )
             inv = r.json()
-            await ws.send(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
-                                      "params": [{"mentions": [inv["reference"]]}, {"commitment": "confirmed"}]}))  # fmt: skip
-            sub = json.loads(await ws.recv())["result"]
-            bh = (await rpc.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "getLatestBlockhash",
-                                                "params": [{"commitment": "confirmed"}]})).json()["result"]["value"]  # fmt: skip
+            params = [{"mentions": [inv["reference"]]}, {"commitment": "confirmed"}]
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe", "params": params}))
+            while True:  # the answer to this subscribe (skipping the previous unsubscribe's answer)
+                ack = json.loads(await ws.recv())
+                if ack.get("id") == i:
+                    sub = ack["result"]
+                    break
+            call = {"jsonrpc": "2.0", "id": 1, "method": "getLatestBlockhash", "params": [{"commitment": "confirmed"}]}
+            bh = (await rpc.post(rpc_url, json=call)).json()["result"]["value"]
             ixs = [
                 memo_instruction(inv["id"]),
                 transfer_checked_ix(
@@ -126,10 +131,9 @@ async def measure(args: argparse.Namespace, ws_url: str, rpc_url: str, api: str,
             tx = Transaction([payer], Message.new_with_blockhash(ixs, payer.pubkey(), blockhash), blockhash)
             sig = str(tx.signatures[0])
             t_send = time.perf_counter()
-            import base64
-
-            await rpc.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
-                                          "params": [base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}]})  # fmt: skip
+            raw = base64.b64encode(bytes(tx)).decode()
+            call = {"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [raw, {"encoding": "base64"}]}
+            await rpc.post(rpc_url, json=call)
             while True:
                 msg = json.loads(await ws.recv())
                 if msg.get("method") == "logsNotification" and msg["params"]["subscription"] == sub:
