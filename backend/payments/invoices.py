@@ -23,6 +23,7 @@ from backend.config import Settings
 from backend.errors import InvalidInput, NotFound
 from backend.ledger import service as ledger
 from backend.models.indexer import IndexerCursor, TokenTransfer, TransferReference
+from backend.models.meta import AppMeta
 from backend.models.payments import OPEN, Invoice, InvoicePayment
 from backend.payments import solanapay, validator, webhooks
 from backend.payments.validator import CREDIT, WRONG_MINT, State, Terms, Transfer
@@ -218,20 +219,40 @@ def view(session: Session, treasury: Treasury, invoices: Sequence[Invoice], now:
 # --- the settlement pass -------------------------------------------------------------------------------------
 
 
-def _candidates(session: Session, now: int) -> list[Invoice]:
-    """Invoices whose transfers changed since the last pass, or that expire now."""
+WATERMARK = "payments.invoice_watermark"
+
+
+def _watermark(session: Session) -> int:
+    row = session.get(AppMeta, WATERMARK)
+    return int(row.value) if row is not None else 0
+
+
+def _set_watermark(session: Session, slot: int) -> None:
+    row = session.get(AppMeta, WATERMARK)
+    if row is None:
+        session.add(AppMeta(key=WATERMARK, value=str(slot)))
+    elif int(row.value) < slot:
+        row.value = str(slot)
+
+
+def _candidates(session: Session, now: int, after_slot: int) -> list[Invoice]:
+    """Invoices whose transfers changed since the last pass, or that expire now.
+
+    Only transfers above ``after_slot`` can be new or changed: every finalized row at or below the slot the indexer
+    had covered when the previous pass started was there, finalized, for that pass (the indexer commits a pass's
+    rows before it marks the slot covered), so the scan stays small however long the history grows."""
     t, r, p = TokenTransfer, TransferReference, InvoicePayment
     changed = (
         select(Invoice.id)
         .join(r, r.reference == Invoice.reference)
         .join(t, and_(t.signature == r.signature, t.ix_path == r.ix_path))
         .join(p, and_(p.signature == t.signature, p.ix_path == t.ix_path), isouter=True)
-        .where(or_(p.signature.is_(None), p.status != t.status))
+        .where(t.slot > after_slot, or_(p.signature.is_(None), p.status != t.status))
     )
     dropped = (
         select(p.invoice_id)
         .join(t, and_(t.signature == p.signature, t.ix_path == p.ix_path), isouter=True)
-        .where(t.signature.is_(None))
+        .where(p.status != "finalized", t.signature.is_(None))
     )
     expiring = select(Invoice.id).where(Invoice.status == OPEN, Invoice.expires_at < now)
     ids: set[str] = set()
@@ -276,8 +297,11 @@ class RefreshResult:
 
 def refresh(session: Session, treasury: Treasury, now: int) -> RefreshResult:
     """Bring stored statuses up to date (a webhook event per change) and book finalized credits."""
-    invoices = _candidates(session, now)
+    covered = as_of_slot(session, treasury)  # read first: the rows at or below it are all in this snapshot
+    invoices = _candidates(session, now, _watermark(session))
     result = RefreshResult([], 0)
+    if covered is not None:
+        _set_watermark(session, covered)
     if not invoices:
         return result
     transfers = transfers_for(session, invoices)

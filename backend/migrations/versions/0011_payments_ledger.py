@@ -316,6 +316,8 @@ def _settlement() -> None:
 
 
 def upgrade() -> None:
+    # The settlement pass reads the indexer's transfers above a slot watermark.
+    op.create_index("ix_token_transfers_slot", "token_transfers", ["slot"])
     _ledger()
     _payments()
     _settlement()
@@ -338,6 +340,7 @@ def downgrade() -> None:
         "ledger_accounts",
     ):
         op.drop_table(table)
+    op.drop_index("ix_token_transfers_slot", "token_transfers")
     if op.get_bind().dialect.name == "postgresql":
         for fn in ("ledger_entry_seal", "ledger_posting_sealed", "ledger_immutable"):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}()")

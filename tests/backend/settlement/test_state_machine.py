@@ -580,4 +580,4 @@ def test_settlement_state_machine(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_settlement_state_machine_long(tmp_path: Path) -> None:
-    _run(tmp_path, examples=200, steps=80)
+    _run(tmp_path, examples=100, steps=60)
