@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -307,11 +307,19 @@ def reverse(session: Session, key: str, new_key: str, cause: str, now: int, memo
 
 
 def lock_account(session: Session, name: str, currency: str, now: int) -> None:
-    """Serialize writers of one account's balance for the rest of the transaction (PostgreSQL: a row lock; SQLite
-    serializes every writer already, and a writer whose snapshot went stale fails instead of overdrawing)."""
+    """Serialize writers of one account's balance for the rest of the transaction, so that a balance read after it
+    stays true until the commit (no two refunds or budgets spend the same balance).
+
+    PostgreSQL: a row lock (``SELECT ... FOR UPDATE``). SQLite: a no-op UPDATE of the account row, which opens the
+    write transaction now (the driver would open it only at the first write, after the read) and so makes every
+    other writer wait; reads that follow see everything committed before it.
+    """
     ids = account_ids(session, [(name, currency)], now)
+    account = ids[(name, currency)]
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(LedgerAccount.id).where(LedgerAccount.id == ids[(name, currency)]).with_for_update())
+        session.execute(select(LedgerAccount.id).where(LedgerAccount.id == account).with_for_update())
+    else:
+        session.execute(update(LedgerAccount).where(LedgerAccount.id == account).values(kind=LedgerAccount.kind))
 
 
 def balance(session: Session, name: str, currency: str) -> int:

@@ -4,6 +4,7 @@ sides, capacity and budget caps; jobs and refunds through the API (who may, idem
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -206,3 +207,55 @@ class TestRefundsApi:
     def test_refunds_are_for_signed_in_buyers(self, api: Api) -> None:
         r = api.client.post("/refunds", json={"currency": "IO"}, headers={**api.key()[1], "Idempotency-Key": "k"})
         assert r.status_code == 403
+
+
+def test_concurrent_refunds_cannot_overdraw(db_url: str, db_engine: Engine, tmp_path: Path, monkeypatch: Any) -> None:
+    """Two refunds of the whole balance at once: one is recorded, the other refused; the balance never goes
+    negative. The first reader waits (up to 2 s) for the second to read too, so without a lock both would read
+    the same balance."""
+    import threading
+
+    from backend.chain import bootfile
+    from backend.chain.treasury import from_bootfile
+    from backend.settlement import transfers
+    from backend.settlement.jobs import InsufficientBalance
+    from tests.backend.settlement.apiharness import synthetic_bootfile
+
+    synthetic_bootfile(tmp_path / "boot.json")
+    treasury = from_bootfile(bootfile.load(tmp_path / "boot.json"))
+    buyer = str(Keypair().pubkey())
+    _fund(db_engine, buyer, 500)
+    both_read = threading.Barrier(2)
+    real_balance = ledger.balance
+
+    def slow_balance(session: Any, name: str, currency: str) -> int:
+        value = real_balance(session, name, currency)
+        try:
+            both_read.wait(timeout=2)  # wait for the other request to read too (it cannot, if it is locked out)
+        except threading.BrokenBarrierError:
+            pass
+        return value
+
+    monkeypatch.setattr(ledger, "balance", slow_balance)
+    factory = make_sessionmaker(db_engine)
+    outcomes: list[str] = []
+
+    def request(key: str) -> None:
+        try:
+            with session_scope(factory) as s:
+                transfers.request_refund(s, treasury, buyer=buyer, currency="IO", amount=None, idempotency_key=key,
+                                         now=0)  # fmt: skip
+            outcomes.append("recorded")
+        except InsufficientBalance:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=request, args=(k,)) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    monkeypatch.setattr(ledger, "balance", real_balance)
+    with session_scope(factory) as s:
+        assert ledger.balance(s, ledger.buyer(buyer), "IO") == 0
+        assert ledger.balance(s, ledger.REFUNDS_PENDING, "IO") == 500
+    assert sorted(outcomes) == ["recorded", "refused"]
