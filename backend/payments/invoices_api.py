@@ -19,6 +19,7 @@ from backend.deps import PageDep, SessionDep, pubkey
 from backend.errors import Forbidden, InvalidInput
 from backend.ledger.amounts import parse_amount
 from backend.models.payments import EXPIRED, OVERPAID, PAID
+from backend.money import format_units
 from backend.payments import invoices, webhooks
 from backend.payments.invoice_schemas import (
     AttemptOut,
@@ -245,8 +246,6 @@ def _pay_invoice_plan(ctx: RequestContext, params: Mapping[str, str], account: P
             [Pubkey.from_string(inv.reference)],
         ),
     ]
-    from backend.money import format_units
-
     return Plan(ixs, f"Pay {format_units(inv.amount, cur.decimals)} {cur.code}: {inv.description or inv.id}")
 
 
