@@ -16,8 +16,11 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.epochs.api import router as epochs_router
 from backend.errors import AppError
+from backend.ledger.api import router as ledger_router
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
+from backend.payments.invoices_api import router as invoices_router
+from backend.settlement.api import router as settlement_router
 from backend.staking.api import router as staking_router
 from backend.telemetry.api import router as telemetry_router
 from backend.txrequests.api import router as tx_router
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(tx_router)
     app.include_router(telemetry_router)
+    app.include_router(invoices_router)
+    app.include_router(ledger_router)
+    app.include_router(settlement_router)
     app.include_router(epochs_router)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics of this API process", include_in_schema=False)

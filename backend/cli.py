@@ -12,8 +12,11 @@ from backend.dbcli import app as db_app
 from backend.epochs.cli import app as epochs_app
 from backend.epochs.cli import claim_cmd, params_app, verify_cmd
 from backend.evm.cli import evm_app, evmnet_app
+from backend.ledger.cli import app as ledger_app
+from backend.payments.cli import app as webhooks_app
 from backend.rewards.cli import app as rewards_app
 from backend.scheduler.cli import app as scheduler_app
+from backend.settlement.cli import app as settlement_app
 from backend.wallet_cli import app as wallet_app
 from indexer.cli import app as indexer_app
 from localnet.cli import NodeDefaults
@@ -64,6 +67,11 @@ app.add_typer(evmnet_app, name="evmnet", help="The local EVM node (anvil): start
 app.add_typer(evm_app, name="evm", help="The EVM rail: follow USDC payments (router and treasury), look up invoices.")
 app.add_typer(epochs_app, name="epochs", help="Epochs: list them, run one close pass (the scheduler does it).")
 app.add_typer(scheduler_app, name="scheduler", help="Scheduled jobs: one leader runs them, others stand by.")
+app.add_typer(ledger_app, name="ledger", help="The double-entry ledger: check it against the chain, balances.")
+app.add_typer(
+    settlement_app, name="settlement", help="Settlement worker: payouts, burn, passes (book, meter, refunds)."
+)
+app.add_typer(webhooks_app, name="webhooks", help="Webhook secrets of API keys (HMAC-SHA256 of invoice events).")
 
 
 @app.command("api")

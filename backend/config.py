@@ -146,6 +146,34 @@ class Settings(BaseSettings):
             raise ValueError("must be a multiple of 60 seconds")
         return v
 
+    # --- payments, ledger and settlement (issue 12) ---------------------------------------------------------
+    treasury_keypair: Path | None = Field(
+        None,
+        description="Keypair file of the treasury owner: the one custodial key (payouts, refunds, burns); "
+        "default: the bootstrap file's treasury_owner_keypair_path",
+    )
+    invoice_expires_seconds: int = Field(900, ge=60, le=30 * 86_400, description="Default invoice lifetime")
+    invoice_max_expires_seconds: int = Field(30 * 86_400, ge=60, description="Longest expires_in accepted")
+    fee_payment_io_bps: int = Field(0, ge=0, le=10_000, description="Fee on payments in IO (basis points)")
+    fee_payment_usdc_bps: int = Field(200, ge=0, le=10_000, description="Fee on payments in USDC (basis points)")
+    fee_rental_buyer_bps: int = Field(25, ge=0, le=10_000, description="Fee on the buyer's side of a rental")
+    fee_rental_provider_bps: int = Field(25, ge=0, le=10_000, description="Fee on the provider's side of a rental")
+    burn_share_bps: int = Field(5_000, ge=0, le=10_000, description="Share of IO fee income burned, per epoch")
+    payout_interval_seconds: int = Field(3_600, ge=1, description="How often the scheduler pays providers out")
+    payout_threshold_io: int = Field(
+        1_000_000_000, ge=1, description="Providers' IO balances at or above this (base units) are paid out"
+    )
+    payout_threshold_usdc: int = Field(
+        10_000_000, ge=1, description="Providers' USDC balances at or above this (base units) are paid out"
+    )
+    webhook_master_key_file: Path | None = Field(
+        None, description="Key file from which per-API-key webhook secrets derive (default data_dir/keys)"
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Deliveries of a webhook event before giving up")
+    webhook_backoff_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook delivery")
+    settlement_poll_seconds: float = Field(0.25, gt=0, description="`iog settlement watch`: pause between passes")
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, else a SQLite file under ``data_dir``."""

@@ -27,7 +27,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits (or fails) before the response is sent, so a client never sees success
+# for a transaction that did not commit (the default "request" scope would commit after the response).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def pubkey(value: str, name: str) -> str:

@@ -31,7 +31,12 @@ from backend.config import Settings, get_settings
 console = Console()
 
 #: Settings ``iog run`` gives its children unless the environment sets them: a demo epoch every minute.
-DEMO_ENV = {"IOG_EPOCH_SECONDS": "60", "IOG_EPOCH_GRACE_SECONDS": "20", "IOG_SCHEDULER_TICK_SECONDS": "2"}
+DEMO_ENV = {
+    "IOG_EPOCH_SECONDS": "60",
+    "IOG_EPOCH_GRACE_SECONDS": "20",
+    "IOG_SCHEDULER_TICK_SECONDS": "2",
+    "IOG_PAYOUT_INTERVAL_SECONDS": "60",
+}
 DEMO_AGENT_INTERVAL = "10"
 
 
@@ -165,6 +170,7 @@ def run_all(settings: Settings | None = None) -> int:
                     "--simulate", f"{agent.gpu_model}:{agent.gpu_units}",
                 ],
             )  # fmt: skip
+        sup.start("settlement", ["settlement", "watch"])
         console.print(
             f"\n[bold]iog is up[/]  web app http://{settings.api_host}:{settings.api_port}/  "
             f"API http://{settings.api_host}:{settings.api_port}/docs  "

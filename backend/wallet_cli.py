@@ -147,6 +147,59 @@ def transfer(
     _run(go)
 
 
+@app.command("pay")
+def pay(
+    url: str = typer.Argument(..., help="A Solana Pay transfer-request URL (solana:<recipient>?amount=...)"),
+    sender: str = typer.Option("alice", "--from", help="Demo wallet that pays (its keypair signs)"),
+) -> None:
+    """Pay a Solana Pay transfer-request URL as a wallet does: memo, then transferChecked of the amount to the
+    recipient's token account of spl-token, naming the reference keys; confirmed."""
+
+    def go() -> None:
+        from solana.rpc.commitment import Confirmed
+        from solders.pubkey import Pubkey
+
+        from backend.chain import tx
+        from backend.chain.keys import load_keypair
+        from backend.chain.tokens import memo_instruction, transfer_checked_ix
+        from backend.payments.solanapay import parse
+
+        c = Cluster()
+        decimals_of = {c.boot.mint: c.decimals}
+        if c.boot.settlement is not None:
+            decimals_of[c.boot.settlement.usdc_mint] = c.boot.settlement.usdc_decimals
+        req = parse(url, decimals_of)
+        if req.spl_token is None or req.amount is None:
+            raise InvalidInput("url: this wallet pays SPL token transfer requests with an amount (spl-token=...)")
+        src_pk, key_path = c.wallet(sender)
+        if key_path is None:
+            raise InvalidInput(f"{sender!r} has no keypair here: the sender must be a demo wallet")
+        payer = load_keypair(Path(key_path))
+        mint = Pubkey.from_string(req.spl_token)
+        from backend.chain.tokens import io_account as ata
+
+        ixs = []
+        if req.memo:
+            ixs.append(memo_instruction(req.memo))
+        ixs.append(
+            transfer_checked_ix(
+                ata(payer.pubkey(), mint),
+                mint,
+                ata(Pubkey.from_string(req.recipient), mint),
+                payer.pubkey(),
+                req.amount,
+                decimals_of[req.spl_token],
+                [Pubkey.from_string(r) for r in req.references],
+            )
+        )
+        sig = tx.send_and_confirm(c.client, payer, ixs, commitment=Confirmed)
+        shown = format_units(req.amount, decimals_of[req.spl_token])
+        console.print(f"paid {shown} ({req.label or 'no label'}: {req.message or ''}) from {sender}")
+        console.print(f"signature {sig}", soft_wrap=True)
+
+    _run(go)
+
+
 @app.command("lookup")
 def lookup(
     address: str = typer.Argument(..., help="Reference key, wallet, token account or program id"),

@@ -61,6 +61,8 @@ def resolve(settings: Settings) -> IndexerConfig:
             "rewards_vault": staking.rewards_vault if staking else None,
             "stake_vault": staking.stake_vault if staking else None,
             "emission_reserve": boot.emission_reserve,
+            # The treasury's USDC account (payments in USDC, payouts and refunds in USDC).
+            "treasury_usdc": boot.settlement.treasury_usdc if boot.settlement else None,
         }
         labels.update({address: key for key, address in watched.items() if address})
     program_id = settings.program_id or pid

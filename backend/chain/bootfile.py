@@ -108,6 +108,16 @@ class Epochs(_Model):
     community_treasury_owner_keypair_path: str
 
 
+class Settlement(_Model):
+    """What payments and settlement need beyond the IO accounts: the USDC mint, the treasury's USDC account and
+    the demo wallets' USDC accounts (written by ``backend.chain.settlement_setup.settlement_step``)."""
+
+    usdc_mint: Pubkey58
+    usdc_decimals: int = Field(ge=0, le=18)
+    treasury_usdc: Pubkey58
+    wallet_usdc_accounts: dict[str, Pubkey58] = Field(default_factory=dict)
+
+
 class BootstrapFile(_Model):
     """The whole file."""
 
@@ -128,6 +138,7 @@ class BootstrapFile(_Model):
     staking: Staking | None = None
     demo: Demo | None = None
     epochs: Epochs | None = None
+    settlement: Settlement | None = None
 
     def wallet(self, name_or_pubkey: str) -> Wallet | None:
         """The demo wallet with this name or pubkey."""

@@ -42,6 +42,11 @@ def bootstrap_cmd(
         "--no-staking) and at least 3 wallets (skipped with a warning otherwise); node keys are kept in "
         "--keys-dir as node-<name>.json.",
     ),
+    settlement: bool = typer.Option(
+        True,
+        help="Also create the USDC mint (6 decimals), the treasury's USDC account, USDC for the demo wallets and "
+        "SOL for the treasury owner (payments and settlement need them); --no-settlement skips it.",
+    ),
 ) -> None:
     """Create the IO mint, treasury, emission reserve and funded demo wallets through RPC (idempotent).
 
@@ -66,6 +71,11 @@ def bootstrap_cmd(
             else:
                 console.print(f"[yellow]warning:[/yellow] no demo seed: it needs {WALLETS_NEEDED} wallets")
 
+    if settlement:
+        from backend.chain.settlement_setup import settlement_step
+
+        steps.append(settlement_step)
+
     s = get_settings()
     out_file = out or s.resolved_bootstrap_file
     if epochs:
@@ -86,6 +96,6 @@ def bootstrap_cmd(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     doc = result.file.as_dict()
-    shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo", "epochs")
+    shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo", "epochs", "settlement")
     console.print_json(json.dumps({k: doc[k] for k in shown if k in doc}))
     console.print(f"{len(result.sent)} transaction(s) sent; addresses written to {out_file}")

@@ -47,6 +47,8 @@ class TokenTransfer(Base):
     of a watched token account."""
 
     __tablename__ = "token_transfers"
+    # The settlement pass reads only transfers above the slot it had covered (migration 0011).
+    __table_args__ = (Index("ix_token_transfers_slot", "slot"),)
 
     signature: Mapped[str] = mapped_column(String(SIG), primary_key=True)
     ix_path: Mapped[str] = mapped_column(String(PATH), primary_key=True)

@@ -46,5 +46,5 @@ def jobs_cmd() -> None:
 
     table = Table("job", "every (s)", "what")
     for job in default_jobs():
-        table.add_row(job.name, f"{job.seconds or get_settings().scheduler_tick_seconds:g}", job.description)
+        table.add_row(job.name, f"{job.interval(get_settings()):g}", job.description)
     console.print(table)

@@ -11,12 +11,19 @@ from backend.config import Settings
 
 @dataclass(frozen=True)
 class Job:
-    """A job: ``func(settings)`` every ``seconds`` (None: ``IOG_SCHEDULER_TICK_SECONDS``)."""
+    """A job: ``func(settings)`` every ``seconds`` (a number, a function of the settings, or None:
+    ``IOG_SCHEDULER_TICK_SECONDS``)."""
 
     name: str
     func: Callable[[Settings], object]
-    seconds: float | None = None
+    seconds: float | Callable[[Settings], float] | None = None
     description: str = ""
+
+    def interval(self, settings: Settings) -> float:
+        """Seconds between two runs under ``settings``."""
+        if callable(self.seconds):
+            return self.seconds(settings)
+        return self.seconds or settings.scheduler_tick_seconds
 
 
 JOBS: dict[str, Job] = {}
@@ -31,8 +38,25 @@ def register_job(job: Job) -> Job:
 def default_jobs() -> list[Job]:
     """Every job of the deployment (imports the domains' tasks modules)."""
     from backend.epochs.tasks import epochs_pass
+    from backend.settlement.tasks import run_burn, run_payouts
 
     register_job(
         Job("epochs", epochs_pass, description="Close frozen epochs, post the newest root, mark finalized ones")
+    )
+    register_job(
+        Job(
+            "payouts",
+            run_payouts,
+            seconds=lambda s: s.payout_interval_seconds,
+            description="Pay provider balances above the threshold from the treasury (exactly once)",
+        )
+    )
+    register_job(
+        Job(
+            "burn",
+            run_burn,
+            seconds=lambda s: s.epoch_seconds,
+            description="Burn the epoch's share of IO fee income (at most once per epoch)",
+        )
     )
     return list(JOBS.values())

@@ -62,7 +62,7 @@ def run_scheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone="UTC"
         )
         for job in jobs:
-            trigger = IntervalTrigger(seconds=job.seconds or settings.scheduler_tick_seconds)
+            trigger = IntervalTrigger(seconds=job.interval(settings))
             # The first run is now, not one interval from now.
             scheduler.add_job(_guarded(job, settings), trigger, id=job.name, name=job.name, next_run_time=_now())
         scheduler.start()

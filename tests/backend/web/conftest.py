@@ -120,11 +120,30 @@ class DemoNet:
     nodes: dict[str, str]  # name -> node account address
     wallets: dict[str, str]  # name -> address
     log: Path
+    invoice: str = ""  # an open IO invoice of the test wallet (issue 12's POST /invoices)
 
     def get(self, path: str, **kw: Any) -> Any:
         r = httpx.get(self.url + path, headers={"accept": "application/json"}, timeout=10, **kw)
         r.raise_for_status()
         return r.json()
+
+
+def _open_invoice(url: str) -> str:
+    """Sign in as the test wallet (SIWS, over HTTP) and open a 25 IO invoice; its id."""
+    kp = fixed_keypair()
+    challenge = httpx.post(f"{url}/auth/challenge", json={"address": str(kp.pubkey())}, timeout=10).json()
+    sig = str(kp.sign_message(challenge["message"].encode()))
+    token = httpx.post(
+        f"{url}/auth/verify", json={"message": challenge["message"], "signature": sig}, timeout=10
+    ).json()["token"]
+    r = httpx.post(
+        f"{url}/invoices",
+        json={"amount": "2500000000", "currency": "IO", "description": "4x H100 for an hour"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    r.raise_for_status()
+    return str(r.json()["id"])
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
@@ -196,6 +215,7 @@ def demo_net(tmp_path_factory: pytest.TempPathFactory, staking_so: Path) -> Iter
             return body.get("total") == 3 and len(carol.get("positions", [])) == 1
 
         _wait(indexed, "the indexer shows the three nodes and carol's delegation")
+        net.invoice = _open_invoice(url)
         yield net
     finally:
         if stop_api:

@@ -1,0 +1,220 @@
+"""``iog ledger check`` / ``GET /ledger/check``: the books against themselves and against the chain.
+
+Per currency it checks:
+1. every entry balances (also enforced by the database; this finds anything that slipped past, e.g. a restore);
+2. the book ``treasury`` as of the indexer's finalized slot S (entries booking chain movements at or below S)
+   equals the treasury token account's balance on chain at S, read from the chain itself (its finalized balance
+   minus what each finalized transaction after S changed);
+3. the accounting identity: treasury = liabilities + income + equity (``burn_pending``, fee income set aside for
+   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``).
+
+Anything else is reported as a difference with both numbers; payouts do not run while one is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend.chain.history import BalanceAt, JsonRpc, balance_at
+from backend.chain.treasury import Treasury
+from backend.errors import AppError
+from backend.ledger.service import TREASURY, UNEXPLAINED, normal_balance
+from backend.models.indexer import FINALIZED, IndexerCursor, TokenTransfer
+from backend.models.ledger import ASSET, EQUITY, INCOME, LIABILITY, LedgerAccount, LedgerEntry, LedgerPosting
+
+
+@dataclass
+class CurrencyReport:
+    """The check of one currency."""
+
+    currency: str
+    account: str
+    as_of_slot: int | None
+    book_treasury: int | None = None  # as of the slot
+    chain_treasury: int | None = None
+    replayed: int = 0
+    unbooked: int = 0  # finalized treasury transfers at or below the slot with no entry
+    treasury: int = 0  # every entry
+    liabilities: int = 0
+    income: int = 0
+    equity: int = 0
+    unexplained: int = 0
+
+
+@dataclass
+class Report:
+    """The whole check; ``ok`` when ``differences`` is empty."""
+
+    currencies: list[CurrencyReport] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    entries: int = 0
+    postings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    @property
+    def transient(self) -> bool:
+        """True when every difference may clear by itself (bookings or the indexer catching up)."""
+        return bool(self.differences) and all(d.startswith("pending:") for d in self.differences)
+
+
+def unbalanced_entries(session: Session, limit: int = 20) -> list[tuple[int, str, int]]:
+    """(entry id, currency, sum) of entries whose postings do not sum to zero in a currency."""
+    q = (
+        select(LedgerPosting.entry_id, LedgerPosting.currency, func.sum(LedgerPosting.amount))
+        .group_by(LedgerPosting.entry_id, LedgerPosting.currency)
+        .having(func.sum(LedgerPosting.amount) != 0)
+        .limit(limit)
+    )
+    return [(int(e), c, int(s)) for e, c, s in session.execute(q)]
+
+
+def short_entries(session: Session, limit: int = 20) -> list[int]:
+    """Entries with no posting at all (an entry with one posting cannot balance: postings are never zero, so it is
+    among :func:`unbalanced_entries` already)."""
+    has = select(LedgerPosting.entry_id).where(LedgerPosting.entry_id == LedgerEntry.id).exists()
+    return [int(i) for i in session.execute(select(LedgerEntry.id).where(~has).limit(limit)).scalars()]
+
+
+def _sums_by_kind(session: Session) -> dict[tuple[str, str, str], int]:
+    """Signed sums per (currency, kind, name-class) where name-class distinguishes treasury and unexplained.
+
+    One aggregate of the postings by account (no join: the few accounts are mapped afterwards)."""
+    per_account = dict(
+        session.execute(
+            select(LedgerPosting.account_id, func.sum(LedgerPosting.amount)).group_by(LedgerPosting.account_id)
+        ).all()
+    )
+    out: dict[tuple[str, str, str], int] = {}
+    if not per_account:
+        return out
+    accounts = session.execute(select(LedgerAccount.id, LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name))
+    for id_, cur, kind, name in accounts:
+        if id_ not in per_account or (kind == ASSET and name != TREASURY):
+            continue
+        cls = name if name in (TREASURY, UNEXPLAINED) else ""
+        out[(cur, kind, cls)] = out.get((cur, kind, cls), 0) + int(per_account[id_])
+    return out
+
+
+def other_assets(session: Session) -> list[str]:
+    """Asset accounts other than ``treasury`` (the chart has none; one would break the identity's meaning)."""
+    q = select(LedgerAccount.name).where(LedgerAccount.kind == ASSET, LedgerAccount.name != TREASURY).distinct()
+    return list(session.execute(q).scalars())
+
+
+def book_treasury_at(session: Session, currency: str, slot: int, total: int) -> tuple[int, int]:
+    """(signed sum of treasury postings of entries at or below ``slot``, treasury postings without a slot), from the
+    signed ``total`` of every treasury posting minus those booked after ``slot`` (few: read through the slot index)."""
+    treasury = select(LedgerAccount.id).where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency)
+    on_treasury = LedgerPosting.account_id.in_(treasury.scalar_subquery())
+    joined = select(func.coalesce(func.sum(LedgerPosting.amount), 0), func.count()).join(
+        LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id
+    )
+    later = session.execute(joined.where(on_treasury, LedgerEntry.slot > slot)).one()
+    unslotted = session.execute(joined.where(on_treasury, LedgerEntry.slot.is_(None))).one()
+    return total - int(later[0]) - int(unslotted[0]), int(unslotted[1])
+
+
+def unbooked_transfers(session: Session, account: str, slot: int) -> int:
+    """Finalized, successful transfers in or out of ``account`` at or below ``slot`` that no entry books."""
+    t = TokenTransfer
+    q = (
+        select(func.count())
+        .select_from(t)
+        .join(
+            LedgerEntry,
+            and_(LedgerEntry.signature == t.signature, LedgerEntry.ix_path == t.ix_path),
+            isouter=True,
+        )
+        .where(
+            or_(t.source == account, t.destination == account),
+            t.status == FINALIZED,
+            t.failed.is_(False),
+            t.slot <= slot,
+            LedgerEntry.id.is_(None),
+        )
+    )
+    return int(session.execute(q).scalar_one())
+
+
+def synced_slot(session: Session, account: str) -> int | None:
+    """The finalized slot the indexer has read ``account`` through (None before its first pass)."""
+    row = session.get(IndexerCursor, account)
+    return int(row.synced_slot) if row is not None and row.synced_slot else None
+
+
+#: How the check reads the chain: a token account's balance at a finalized slot.
+BalanceReader = Callable[[str, int], BalanceAt]
+
+
+def rpc_reader(rpc: JsonRpc) -> BalanceReader:
+    """The chain as JSON-RPC shows it (:func:`backend.chain.history.balance_at`)."""
+    return lambda account, slot: balance_at(rpc, account, slot)
+
+
+def check(session: Session, treasury: Treasury, chain: JsonRpc | BalanceReader | None) -> Report:
+    """Run every check; ``chain`` None skips the chain comparison (reported as a difference)."""
+    read = rpc_reader(chain) if isinstance(chain, JsonRpc) else chain
+    report = Report()
+    report.entries = int(session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one())
+    report.postings = int(session.execute(select(func.count()).select_from(LedgerPosting)).scalar_one())
+    for eid, code, total in unbalanced_entries(session):
+        report.differences.append(f"entry {eid} does not balance in {code}: postings sum to {total}")
+    for eid in short_entries(session):
+        report.differences.append(f"entry {eid} has fewer than two postings")
+    for name in other_assets(session):
+        report.differences.append(f"asset account {name!r} outside the chart of accounts")
+    sums = _sums_by_kind(session)
+    for cur in treasury.currencies.values():
+        r = CurrencyReport(cur.code, cur.account, synced_slot(session, cur.account))
+        report.currencies.append(r)
+        r.treasury = normal_balance(ASSET, sums.get((cur.code, ASSET, TREASURY), 0))
+        r.liabilities = normal_balance(LIABILITY, sums.get((cur.code, LIABILITY, ""), 0))
+        r.income = normal_balance(INCOME, sums.get((cur.code, INCOME, ""), 0))
+        r.unexplained = normal_balance(EQUITY, sums.get((cur.code, EQUITY, UNEXPLAINED), 0))
+        r.equity = normal_balance(EQUITY, sums.get((cur.code, EQUITY, ""), 0)) + r.unexplained
+        if r.treasury != r.liabilities + r.income + r.equity:
+            report.differences.append(
+                f"{cur.code}: treasury {r.treasury} != liabilities {r.liabilities} + income {r.income} "
+                f"+ equity {r.equity}"
+            )
+        if r.unexplained:
+            report.warnings.append(
+                f"{cur.code}: {-r.unexplained} base units left the treasury without a cause of ours "
+                f"(booked to {UNEXPLAINED})"
+            )
+        if r.as_of_slot is None:
+            report.differences.append(f"pending: {cur.code}: the indexer has not read {cur.account} yet")
+            continue
+        book, unslotted = book_treasury_at(
+            session, cur.code, r.as_of_slot, sums.get((cur.code, ASSET, TREASURY), 0)
+        )
+        r.book_treasury = normal_balance(ASSET, book)
+        if unslotted:
+            report.differences.append(f"{cur.code}: {unslotted} treasury postings name no chain slot")
+        r.unbooked = unbooked_transfers(session, cur.account, r.as_of_slot)
+        if read is None:
+            report.differences.append(f"{cur.code}: no RPC to compare the treasury with the chain")
+            continue
+        try:
+            at: BalanceAt = read(cur.account, r.as_of_slot)
+        except AppError as exc:
+            report.differences.append(f"{cur.code}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
+            continue
+        r.chain_treasury, r.replayed = at.amount, at.replayed
+        if r.book_treasury != r.chain_treasury:
+            pending = "pending: " if r.unbooked else ""
+            why = f" ({r.unbooked} finalized transfers not booked yet)" if r.unbooked else ""
+            report.differences.append(
+                f"{pending}{cur.code}: book treasury {r.book_treasury} != chain {r.chain_treasury} "
+                f"at slot {r.as_of_slot}{why}"
+            )
+    return report
