@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend import __version__
 from backend.auth.api import router as auth_router
+from backend.auth.deps import MISSING, has_bearer, needs_credentials
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.epochs.api import router as epochs_router
-from backend.errors import AppError
+from backend.errors import AppError, Unauthorized
 from backend.ledger.api import router as ledger_router
+from backend.nodes.api import router as nodes_router
 from backend.ops.api import router as ops_router
 from backend.payments.api import router as payments_router
 from backend.payments.invoices_api import router as invoices_router
@@ -25,6 +31,37 @@ from backend.staking.api import router as staking_router
 from backend.telemetry.api import router as telemetry_router
 from backend.txrequests.api import router as tx_router
 from backend.web.api import install as install_web
+
+#: The body of every error response (backend.errors.AppError and framework validation errors alike).
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "The error's name, e.g. InvalidInput, NotFound, or an IDL name"},
+        "detail": {"type": "string", "description": "What went wrong, for a person"},
+        "reason": {"type": "string", "description": "Only on 401: which credential check failed"},
+    },
+}
+
+
+def _document_the_error_shape(app: FastAPI) -> None:
+    """Make the OpenAPI document say what 422 answers really are: FastAPI documents its own validation-error body
+    (``detail`` a list of objects), but every error here is rendered as ``{error, detail}``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schemas = doc.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = ERROR_SCHEMA
+                schemas.pop("ValidationError", None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,8 +93,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The framework's own refusals (unknown path 404, 405, an unparsable body 400) in the house shape too.
+        if needs_credentials(request.scope.get("route")) and not has_bearer(request):
+            return await _app_error(request, Unauthorized(MISSING, "missing_credentials"))
+        try:
+            name = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
+        except ValueError:
+            name = "HTTPError"
+        body = {"error": name, "detail": str(exc.detail)}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI decodes and validates a body before it runs any dependency: without this, a request with no
+        # token and a malformed body would learn 422 from a route that must answer 401 to anyone not signed in.
+        if needs_credentials(request.scope.get("route")) and not has_bearer(request):
+            return await _app_error(request, Unauthorized(MISSING, "missing_credentials"))
         # FastAPI's own parameter checks (e.g. limit=abc) answer in the same shape as every other error.
         parts = []
         for err in exc.errors():
@@ -69,8 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    _document_the_error_shape(app)
     app.include_router(auth_router)
     app.include_router(staking_router)
+    app.include_router(nodes_router)
     app.include_router(payments_router)
     app.include_router(ops_router)
     app.include_router(tx_router)

@@ -7,12 +7,13 @@ import typer
 
 from backend.agent.cli import app as agent_app
 from backend.auth.cli import app as apikey_app
-from backend.chain.cli import bootstrap_cmd
+from backend.chain.cli import bootstrap_cmd, set_params_cmd
 from backend.dbcli import app as db_app
 from backend.epochs.cli import app as epochs_app
 from backend.epochs.cli import claim_cmd, params_app, verify_cmd
 from backend.evm.cli import evm_app, evmnet_app
 from backend.ledger.cli import app as ledger_app
+from backend.nodes.cli import app as nodes_app
 from backend.payments.cli import app as webhooks_app
 from backend.rewards.cli import app as rewards_app
 from backend.scheduler.cli import app as scheduler_app
@@ -46,6 +47,7 @@ def _localnet_group(ctx: typer.Context) -> None:
 # The node (`up`) stands alone in localnet/; `bootstrap` is a chain client of backend/chain, filed under the
 # same group because that is where its users look for it.
 localnet_app.command("bootstrap")(bootstrap_cmd)
+localnet_app.command("set-params")(set_params_cmd)
 app.add_typer(
     localnet_app,
     name="localnet",
@@ -72,6 +74,7 @@ app.add_typer(
     settlement_app, name="settlement", help="Settlement worker: payouts, burn, passes (book, meter, refunds)."
 )
 app.add_typer(webhooks_app, name="webhooks", help="Webhook secrets of API keys (HMAC-SHA256 of invoice events).")
+app.add_typer(nodes_app, name="nodes", help="Node registry and marketplace jobs (registry statuses, node_stats).")
 
 
 @app.command("api")

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
         100_000, ge=0, description="Cap of the priority fee (micro-lamports per compute unit) put in built txs"
     )
 
+    # --- node registry and marketplace (backend/nodes) ---------------------------------------------------------
+    nodes_refresh_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="`iog run` / `iog nodes refresh-stats --every`: how often registry statuses and node_stats "
+        "are brought up to date (until the scheduler runs backend.nodes.tasks)",
+    )
+
     # --- authentication -------------------------------------------------------------------------------------
     auth_statement: str = Field(
         "Sign in to iog to manage your nodes, stake and invoices.",

@@ -53,7 +53,7 @@ class Page:
     offset: int
 
 
-def page(
+async def page(  # async: no I/O (see now)
     limit: Annotated[int, Query(description=f"Rows per page, 1..{MAX_LIMIT}")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(description=f"Rows to skip, 0..{MAX_OFFSET}")] = 0,
 ) -> Page:
@@ -68,7 +68,7 @@ def page(
 PageDep = Annotated[Page, Depends(page)]
 
 
-def now(
+async def now(  # async: no I/O, so FastAPI runs it on the event loop instead of a thread hop
     at: Annotated[
         int | None, Query(description="Unix time to evaluate unlocks and commission at (default: now)")
     ] = None,

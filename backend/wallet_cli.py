@@ -321,3 +321,74 @@ def _raise_for(resp: Any) -> None:
         except ValueError:
             detail = resp.text[:200]
         raise AppError(f"the API answered {resp.status_code}: {detail}")
+
+
+@app.command("address")
+def address(name: str = typer.Argument(..., help="Demo wallet name (alice, bob, carol, treasury)")) -> None:
+    """Print a demo wallet's public key (for scripts: `CAROL=$(iog wallet address carol)`)."""
+
+    def go() -> None:
+        print(Cluster().wallet(name)[0])
+
+    _run(go)
+
+
+@app.command("sign-and-send")
+def sign_and_send(
+    name: str = typer.Argument(..., help="Demo wallet name or keypair file: the wallet that signs and pays the fee"),
+    tx: str = typer.Option(..., help="base64 transaction, or the API's JSON answer that carries it (`-` reads stdin)"),
+) -> None:
+    """Do what a wallet does with a transaction request: show what it calls, sign as fee payer and send it.
+
+    Signatures already on the transaction (e.g. the node key's, from `iog agent sign-registration`) are kept.
+    Waits for confirmed and prints the signature.
+    """
+
+    def go() -> None:
+        import base64
+        import binascii
+        import sys
+
+        from solana.rpc.commitment import Confirmed
+        from solders.instruction import Instruction
+        from solders.signature import Signature
+        from solders.transaction import Transaction
+
+        from backend.chain import tx as chain_tx
+        from backend.chain.keys import load_keypair
+        from backend.chain.txbuild import unwrap_transaction
+
+        text = unwrap_transaction(sys.stdin.read() if tx == "-" else tx)
+        try:
+            txn = Transaction.from_bytes(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(f"--tx is not a base64 Solana transaction: {exc}") from None
+        path = Path(name)
+        c = Cluster()
+        if not path.exists():
+            _, key_path = c.wallet(name)
+            if key_path is None:
+                raise InvalidInput(f"{name!r} is neither a keypair file nor a demo wallet with a keypair here")
+            path = Path(key_path)
+        kp = load_keypair(path)
+        msg = txn.message
+        keys = msg.account_keys
+        if keys[0] != kp.pubkey():
+            raise InvalidInput(f"the fee payer is {keys[0]}, not {name} ({kp.pubkey()}): a wallet refuses to sign")
+        programs = [keys[ix.program_id_index] for ix in msg.instructions]
+        console.print(f"{name} signs a transaction calling: {', '.join(str(p) for p in programs)}", soft_wrap=True)
+        txn.partial_sign([kp], msg.recent_blockhash)
+        required = keys[: msg.header.num_required_signatures]
+        missing = [str(k) for k, s in zip(required, txn.signatures, strict=True) if s == Signature.default()]
+        if missing:
+            raise InvalidInput(
+                f"the transaction still lacks the signature of {', '.join(missing)} (a node key signs first: "
+                "iog agent sign-registration)"
+            )
+        ixs = [Instruction(p, b"", []) for p in programs]  # program ids name the errors of a failure
+        sig = chain_tx.send_signed(c.client, txn, ixs, commitment=Confirmed)
+        chain_tx.confirm(c.client, [sig], commitment=Confirmed, instructions=ixs)
+        console.print(f"sent and confirmed: {sig}", soft_wrap=True)
+        print(sig)
+
+    _run(go)

@@ -33,7 +33,11 @@ def keygen(
 @app.command("sign-registration")
 def sign_registration_cmd(
     key: Path = typer.Option(..., help="The node's keypair file (from `iog agent keygen`)"),
-    tx: str = typer.Option(..., help="The base64 register_node transaction the API built (`-` reads stdin)"),
+    tx: str = typer.Option(
+        ...,
+        help="The base64 register_node transaction the API built, or the API's JSON answer that carries it "
+        "(`-` reads stdin)",
+    ),
     program_id: str | None = typer.Option(None, help="Staking program id (default: from the bootstrap file)"),
 ) -> None:
     """Check a register_node transaction and add the node key's signature; prints the base64 transaction.
@@ -45,10 +49,11 @@ def sign_registration_cmd(
     from backend.agent.registration import sign_registration
     from backend.chain import bootfile, ids
     from backend.chain.keys import load_keypair
+    from backend.chain.txbuild import unwrap_transaction
     from backend.config import get_settings
 
     try:
-        text = sys.stdin.read().strip() if tx == "-" else tx.strip()
+        text = unwrap_transaction(sys.stdin.read() if tx == "-" else tx)
         if program_id is None:
             path = get_settings().resolved_bootstrap_file
             staking = bootfile.load(path).staking if path.exists() else None

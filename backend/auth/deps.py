@@ -18,6 +18,7 @@ from backend.auth import service
 from backend.deps import SessionDep
 from backend.errors import Forbidden, Unauthorized
 
+MISSING = "this route needs `Authorization: Bearer <token or API key>`"
 _bearer = HTTPBearer(auto_error=False, description="A session token (iogs_...) or an API key (iogk_...)")
 
 
@@ -48,7 +49,7 @@ def principal(
 ) -> Principal:
     """The authenticated caller; 401 ``Unauthorized`` (with a reason) when there is none."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        raise Unauthorized("this route needs `Authorization: Bearer <token or API key>`", "missing_credentials")
+        raise Unauthorized(MISSING, "missing_credentials")
     secret = creds.credentials
     if secret.startswith(service.KEY_PREFIX):
         key_id, role = service.api_key_role(session, secret)
@@ -80,3 +81,23 @@ def require_role(*roles: str):  # noqa: ANN201 (a dependency factory)
         return who
 
     return dep
+
+
+def needs_credentials(route: object) -> bool:
+    """Whether a route's dependencies include :func:`principal` (any route behind WalletDep, PrincipalDep or
+    require_role)."""
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        if dependant.call is principal:
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
+def has_bearer(request: Request) -> bool:
+    """Whether the request carries ``Authorization: Bearer <something>``."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(value.strip())

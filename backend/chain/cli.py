@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -99,3 +100,76 @@ def bootstrap_cmd(
     shown = ("mint", "decimals", "treasury", "emission_reserve", "staking", "demo", "epochs", "settlement")
     console.print_json(json.dumps({k: doc[k] for k in shown if k in doc}))
     console.print(f"{len(result.sent)} transaction(s) sent; addresses written to {out_file}")
+
+
+def set_params_cmd(
+    cooldown_seconds: int | None = typer.Option(None, help="Unstake cooldown, seconds"),
+    commission_notice_seconds: int | None = typer.Option(None, help="Notice before a commission increase, seconds"),
+    max_delegation_bps: int | None = typer.Option(None, help="Delegated share cap of a node's stake, bps"),
+    max_commission_bps: int | None = typer.Option(None, help="Highest commission, bps"),
+    min_stake_per_gpu: str | None = typer.Option(None, help="Operator minimum per GPU, in IO (e.g. 200)"),
+    paused: bool | None = typer.Option(None, "--paused/--unpaused", help="Pause or unpause the program"),
+) -> None:
+    """Change the staking program's parameters (update_config, signed by the admin key of the bootstrap file).
+
+    For a local or test cluster, e.g. a short cooldown to try unstake and withdraw:
+    `iog localnet set-params --cooldown-seconds 30`. Options not given keep their value on chain.
+    """
+    from dataclasses import replace
+
+    from solana.rpc.api import Client
+    from solana.rpc.commitment import Confirmed
+    from solders.pubkey import Pubkey
+
+    from backend.chain import bootfile, tx
+    from backend.chain.keys import load_keypair
+    from backend.chain.staking import ConfigParams, StakingClient
+    from backend.config import get_settings
+    from backend.money import to_base_units
+
+    s = get_settings()
+    try:
+        boot = bootfile.load(s.resolved_bootstrap_file)
+        if boot.staking is None:
+            raise AppError("the bootstrap file has no staking program: run `iog localnet bootstrap` first")
+        sc = StakingClient(Pubkey.from_string(boot.staking.program_id))
+        client = Client(s.rpc_url, timeout=30)
+        info = client.get_account_info(sc.config, Confirmed).value
+        if info is None:
+            raise AppError(f"no staking Config at {sc.config}: the program is not initialized")
+        p = sc.decode_account(bytes(info.data)).params
+        current = ConfigParams(
+            min_stake_per_gpu=p.min_stake_per_gpu,
+            max_epoch_rewards=p.max_epoch_rewards,
+            cooldown_seconds=p.cooldown_seconds,
+            commission_notice_seconds=p.commission_notice_seconds,
+            max_delegation_bps=p.max_delegation_bps,
+            max_commission_bps=p.max_commission_bps,
+            max_slash_bps=p.max_slash_bps,
+            paused=p.paused,
+        )
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "cooldown_seconds": cooldown_seconds,
+                "commission_notice_seconds": commission_notice_seconds,
+                "max_delegation_bps": max_delegation_bps,
+                "max_commission_bps": max_commission_bps,
+                "paused": paused,
+                "min_stake_per_gpu": None
+                if min_stake_per_gpu is None
+                else to_base_units(min_stake_per_gpu, boot.decimals),
+            }.items()
+            if v is not None
+        }
+        new = replace(current, **changes)
+        if new == current:
+            console.print("nothing to change")
+        else:
+            admin = load_keypair(Path(boot.staking.admin_keypair_path))
+            sig = tx.send_and_confirm(client, admin, [sc.update_config(admin.pubkey(), new)], commitment=Confirmed)
+            console.print(f"update_config sent: {sig}", soft_wrap=True)
+    except AppError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print_json(json.dumps(new.__dict__))

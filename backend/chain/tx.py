@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from solana.exceptions import SolanaRpcException
 from solana.rpc.api import Client
 from solana.rpc.commitment import Commitment, Confirmed, Finalized, Processed
 from solana.rpc.core import RPCException
@@ -26,6 +27,11 @@ from backend.chain import ids
 from backend.chain.layout import ERRORS
 from backend.errors import AppError
 
+#: What solana-py raises when the endpoint cannot be used: a refused or dropped connection, a timeout or an
+#: unparsable answer arrive as SolanaRpcException (it wraps httpx's errors), never as OSError.
+TRANSPORT_ERRORS = (OSError, SolanaRpcException)
+#: Transport errors plus the node's JSON-RPC error answers.
+RPC_ERRORS = (OSError, SolanaRpcException, RPCException)
 _RANK = {str(Processed): 0, str(Confirmed): 1, str(Finalized): 2}
 #: Programs whose custom error codes are theirs, not the staking program's.
 _FOREIGN = {
@@ -38,6 +44,12 @@ _FOREIGN = {
     ids.COMPUTE_BUDGET_PROGRAM_ID,
     ids.BPF_LOADER_UPGRADEABLE_ID,
 }
+
+
+def why(exc: BaseException) -> str:
+    """A transport error's text: SolanaRpcException's own is empty, the cause says what happened."""
+    cause = exc.__cause__ or exc
+    return str(cause) or type(cause).__name__
 
 
 class ChainError(AppError):
@@ -111,8 +123,8 @@ def build(
     """A signed transaction paid by ``payer`` on a blockhash read at ``commitment``."""
     try:
         blockhash = client.get_latest_blockhash(commitment).value.blockhash
-    except (OSError, RPCException) as exc:
-        raise RpcUnavailable(f"cannot read a blockhash: {exc}") from exc
+    except RPC_ERRORS as exc:
+        raise RpcUnavailable(f"cannot read a blockhash: {why(exc)}") from exc
     all_signers = [payer, *(s for s in signers if s.pubkey() != payer.pubkey())]
     return Transaction(
         all_signers, Message.new_with_blockhash(list(instructions), payer.pubkey(), blockhash), blockhash
@@ -145,8 +157,8 @@ def send_signed(
         raise TransactionFailed(
             f"the cluster refused the transaction: {getattr(exc.args[0], 'message', exc)}"
         ) from None
-    except OSError as exc:
-        raise RpcUnavailable(f"cannot send the transaction: {exc}") from exc
+    except TRANSPORT_ERRORS as exc:
+        raise RpcUnavailable(f"cannot send the transaction: {why(exc)}") from exc
 
 
 def confirm(
@@ -164,8 +176,8 @@ def confirm(
         batch = pending[:256]
         try:
             statuses = client.get_signature_statuses(batch).value
-        except (OSError, RPCException) as exc:
-            raise RpcUnavailable(f"cannot read signature statuses: {exc}") from exc
+        except RPC_ERRORS as exc:
+            raise RpcUnavailable(f"cannot read signature statuses: {why(exc)}") from exc
         still = []
         for sig, st in zip(batch, statuses, strict=True):
             if st is not None and st.err is not None:

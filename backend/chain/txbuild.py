@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from solana.rpc.api import Client
 from solana.rpc.commitment import Commitment, Confirmed
-from solana.rpc.core import RPCException
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import Instruction
@@ -25,7 +24,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from backend.chain import ids, tx
-from backend.errors import AppError
+from backend.errors import AppError, InvalidInput
 
 #: Programs a built transaction may call besides the staking program.
 BASE_PROGRAMS = frozenset(
@@ -116,8 +115,8 @@ def _simulate(
     txn = Transaction.new_unsigned(Message.new_with_blockhash(probe, payer, blockhash))
     try:
         result = client.simulate_transaction(txn, sig_verify=False, commitment=commitment).value
-    except (RPCException, OSError) as exc:
-        raise tx.RpcUnavailable(f"cannot simulate the transaction: {exc}") from exc
+    except tx.RPC_ERRORS as exc:
+        raise tx.RpcUnavailable(f"cannot simulate the transaction: {tx.why(exc)}") from exc
     if result.err is not None:
         failed = tx.failure(result.err, result.logs or [], probe)
         name = failed.name if isinstance(failed, tx.StakingProgramError) else "TransactionWouldFail"
@@ -139,8 +138,8 @@ def build(
     check_programs(ixs, allowed | BASE_PROGRAMS)
     try:
         latest = client.get_latest_blockhash(commitment).value
-    except (RPCException, OSError) as exc:
-        raise tx.RpcUnavailable(f"cannot read a blockhash: {exc}") from exc
+    except tx.RPC_ERRORS as exc:
+        raise tx.RpcUnavailable(f"cannot read a blockhash: {tx.why(exc)}") from exc
     units = _simulate(client, ixs, fee_payer, latest.blockhash, commitment)
     limit = min(MAX_COMPUTE_UNITS, units + units * fees.margin_bps // 10_000 + fees.headroom)
     writable = sorted({m.pubkey for ix in ixs for m in ix.accounts if m.is_writable}, key=bytes)
@@ -153,3 +152,22 @@ def build(
         raise WouldFail("TransactionTooLarge", f"the transaction is {len(raw)} bytes; at most {PACKET_BYTES} fit")
     signers = tuple(str(k) for k in message.account_keys[: message.header.num_required_signatures])
     return Built(base64.b64encode(raw).decode(), latest.last_valid_block_height, limit, price, units, signers)
+
+
+def unwrap_transaction(text: str) -> str:
+    """The base64 transaction in ``text``: the base64 itself, or an API answer that carries it (a JSON object with
+    a ``transaction`` field, as ``POST /tx/{action}`` and ``POST /nodes`` return), so commands can read a pipe."""
+    import json
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"the input looks like JSON but is not: {exc}") from None
+        value = doc.get("transaction") if isinstance(doc, dict) else None
+        if not isinstance(value, str):
+            detail = f" (the API answered {doc.get('error')}: {doc.get('detail')})" if isinstance(doc, dict) else ""
+            raise InvalidInput("the JSON input has no `transaction` field" + detail)
+        return value.strip()
+    return text

@@ -1,8 +1,7 @@
 """What ``iog run`` adds for the demo network so that its nodes earn: registry records and a parameter set.
 
-- A registry record (``node_records``) for each demo node the bootstrap seeded on chain, with a GPU model
-  (alpha: A100, beta: RTX4090), so their agents' heartbeats are accepted. FOR THE LEAD: issue 10 owns the
-  registry; once it seeds demo records itself, this part goes.
+- A registry record for each demo node the bootstrap seeded on chain (through the nodes domain), with a GPU
+  model (alpha: A100, beta: RTX4090), so their agents' heartbeats are accepted and the marketplace names them.
 - A new parameter version with a continuous-uptime minimum of 2 minutes instead of 5 hours (the demo's epochs
   are 60 s; nothing could qualify for hours). Only when the version in force asks for more; the other
   parameters are kept.
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.chain.bootfile import BootstrapFile
 from backend.config import Settings
 from backend.epochs import params
-from backend.models.nodes import REGISTERED, NodeRecord
+from backend.nodes.service import ensure_demo_record
 
 DEMO_MODELS = {"alpha": ("A100", 80), "beta": ("RTX4090", 24)}
 DEMO_MIN_CONTINUOUS_SECONDS = 120
@@ -43,14 +42,10 @@ def prepare_demo(session: Session, settings: Settings, boot: BootstrapFile, now:
     agents = []
     for node in boot.demo.nodes:
         model, vram = DEMO_MODELS.get(node.name, ("A100", 80))
-        record = session.get(NodeRecord, node.node_key)
-        if record is None:
-            record = NodeRecord(
-                node_key=node.node_key, node=node.node, operator=node.operator, name=node.name, gpu_model=model,
-                gpu_units=node.gpu_units, vram_gb=vram, region="local", description="demo node (iog run)",
-                commission_bps=node.commission_bps, status=REGISTERED, created_at=now, updated_at=now,
-            )  # fmt: skip
-            session.add(record)
+        record = ensure_demo_record(
+            session, node.node_key, node.node, node.operator, node.name, model, node.gpu_units, vram,
+            node.commission_bps, now,
+        )  # fmt: skip
         if node.status == "active":
             agents.append(DemoAgent(node.name, node.node_keypair_path, record.gpu_model, node.gpu_units))
     _version, current = params.current(session, settings)

@@ -1,9 +1,7 @@
 """Every read of another domain's tables that heartbeats and the epoch runner need, in one module.
 
-FOR THE LEAD: these read ``node_records`` (issue 10 will offer functions in backend/nodes/service.py) and the
-staking projections (backend/models/staking.py; positions are changing to several unbonding entries and
-incremental projections). Each function is the one place to switch when those land; callers only see the
-dataclasses and dicts below.
+The registry is read through the nodes domain's service functions; the staking projections (the indexer's,
+backend/models/staking.py) directly, as read-only facts. Callers only see the dataclasses and dicts below.
 
 Node identity: heartbeats and usage name a node by its device key (``node_key``); the chain and the rewards
 input by its Node account (``node`` = ``pdas.node_pda(program_id, node_key)``, recorded in ``node_records``).
@@ -20,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models.indexer import FINALIZED, IndexerCursor, ProgramEvent
-from backend.models.nodes import NodeRecord
 from backend.models.staking import DistributorRoot, RewardClaim, StakePosition, StakingNode
 
 _CHUNK = 5_000  # keys per IN (...) list
@@ -50,9 +47,9 @@ class NodeIdentity:
 
 def node_identities(session: Session, node_keys: Collection[str]) -> dict[str, NodeIdentity]:
     """Registry record + chain state per node key; keys with no record are absent (``unknown_node``)."""
-    records: list[NodeRecord] = []
-    for chunk in _chunks(node_keys):
-        records.extend(session.scalars(select(NodeRecord).where(NodeRecord.node_key.in_(chunk))))
+    from backend.nodes.service import registry_by_node_key
+
+    records = list(registry_by_node_key(session, node_keys).values())
     if not records:
         return {}
     pdas = [r.node for r in records]
@@ -68,8 +65,9 @@ def node_identities(session: Session, node_keys: Collection[str]) -> dict[str, N
 
 def gpu_models(session: Session) -> dict[str, tuple[str, str]]:
     """Node account -> (node key, GPU model) of every registry record."""
-    rows = session.execute(select(NodeRecord.node, NodeRecord.node_key, NodeRecord.gpu_model))
-    return {node: (key, model) for node, key, model in rows}
+    from backend.nodes.service import registry_all
+
+    return {r.node: (r.node_key, r.gpu_model) for r in registry_all(session)}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from backend.models import epochs as epochs  # noqa: F401  (reward parameter set
 from backend.models import evm as evm  # noqa: F401  (EVM rail: payment logs, blocks, cursors, outbound txs)
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
 from backend.models import ledger as ledger  # noqa: F401  (double-entry ledger)
-from backend.models import nodes as nodes  # noqa: F401  (node registry)
+from backend.models import nodes as nodes  # noqa: F401  (node registry, marketplace stats)
 from backend.models import payments as payments  # noqa: F401  (invoices, webhooks)
 from backend.models import settlement as settlement  # noqa: F401  (jobs, payouts, refunds, burns)
 from backend.models import staking as staking  # noqa: F401  (staking projections)

@@ -38,6 +38,7 @@ def register_job(job: Job) -> Job:
 def default_jobs() -> list[Job]:
     """Every job of the deployment (imports the domains' tasks modules)."""
     from backend.epochs.tasks import epochs_pass
+    from backend.nodes.tasks import nodes_pass
     from backend.settlement.tasks import run_burn, run_payouts
 
     register_job(
@@ -57,6 +58,14 @@ def default_jobs() -> list[Job]:
             run_burn,
             seconds=lambda s: s.epoch_seconds,
             description="Burn the epoch's share of IO fee income (at most once per epoch)",
+        )
+    )
+    register_job(
+        Job(
+            "nodes",
+            nodes_pass,
+            seconds=lambda s: s.nodes_refresh_seconds,
+            description="Registry statuses from the indexed chain, and the marketplace's node_stats",
         )
     )
     return list(JOBS.values())

@@ -39,14 +39,11 @@ class InsufficientBalance(AppError):
 
 
 def operator_of(session: Session, node_key: str) -> str | None:
-    """The operator of a node in the registry (by device key).
+    """The operator of a node in the registry (by device key)."""
+    from backend.nodes.service import registry_by_node_key
 
-    For the lead: reads ``node_records`` directly until issue 10 puts a lookup in backend/nodes/service.py.
-    """
-    from backend.models.nodes import NodeRecord
-
-    row = session.get(NodeRecord, node_key)
-    return row.operator if row is not None else None
+    entry = registry_by_node_key(session, [node_key]).get(node_key)
+    return entry.operator if entry is not None else None
 
 
 def start(

@@ -27,6 +27,18 @@ class NodeOut(BaseModel):
     slashed_total: Amount
     positions: int = Field(description="Stake positions on this node")
     last_slot: int
+    # The registry's record (backend/nodes), null for a node registered on chain without the API.
+    node_key: str | None = Field(None, description="The node machine's key")
+    name: str | None = None
+    gpu_model: str | None = None
+    vram_gb: int | None = None
+    region: str | None = None
+    description: str | None = None
+    record_status: Literal["draft", "registered", "conflict"] | None = Field(
+        None, description="The registry record's status (conflict: see record_status_reason)"
+    )
+    record_status_reason: str | None = None
+    as_of_slot: int | None = Field(None, description="Finalized slot the chain state reflects")
 
 
 class NodePage(BaseModel):
@@ -36,6 +48,7 @@ class NodePage(BaseModel):
     total: int
     limit: int
     offset: int
+    as_of_slot: int | None = Field(None, description="Finalized slot the chain state reflects")
 
 
 class UnbondingEntryOut(BaseModel):
@@ -75,6 +88,7 @@ class NodePositions(BaseModel):
     total: int
     limit: int
     offset: int
+    as_of_slot: int | None = Field(None, description="Finalized slot the positions reflect")
 
 
 class WalletPositions(BaseModel):
@@ -86,3 +100,4 @@ class WalletPositions(BaseModel):
     unbonding: Amount
     withdrawable: Amount
     positions: list[PositionOut]
+    as_of_slot: int | None = Field(None, description="Finalized slot the positions reflect")

@@ -102,3 +102,36 @@ class TestMigrationsMatchModels:
         with db_engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
+
+
+class TestEveryErrorInTheHouseShape:
+    """Framework refusals render as ``{error, detail}`` like AppError, and the OpenAPI document says so."""
+
+    def test_unknown_paths_and_methods(self, client: TestClient) -> None:
+        assert client.get("/no-such-route").json() == {"error": "NotFound", "detail": "Not Found"}
+        r = client.put("/health")
+        assert r.status_code == 405 and r.json()["error"] == "MethodNotAllowed"
+
+    def test_the_documented_422_body_is_the_rendered_one(self, client: TestClient) -> None:
+        doc = client.get("/openapi.json").json()
+        shape = doc["components"]["schemas"]["HTTPValidationError"]
+        assert shape["required"] == ["error", "detail"] and shape["properties"]["detail"]["type"] == "string"
+        body = client.get("/nodes", params={"limit": "x"}).json()
+        assert set(body) == {"error", "detail"} and isinstance(body["detail"], str)
+
+    @pytest.mark.parametrize(
+        ("path", "content", "ctype"),
+        [
+            ("/telemetry/usage", b"{not json", "application/json"),
+            ("/telemetry/usage", b"--x", "multipart/form-data; boundary=x"),
+            ("/nodes", b"[1, 2", "application/json"),
+        ],
+    )
+    def test_a_write_route_answers_401_before_it_reads_a_bad_body(
+        self, client: TestClient, path: str, content: bytes, ctype: str
+    ) -> None:
+        r = client.post(path, content=content, headers={"content-type": ctype})
+        assert r.status_code == 401 and r.json()["reason"] == "missing_credentials", r.text
+        # with a credential, the body is judged (and refused) as before
+        r = client.post(path, content=content, headers={"content-type": ctype, "Authorization": "Bearer iogk_x"})
+        assert r.status_code in (400, 401, 422)

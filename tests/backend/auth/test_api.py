@@ -64,6 +64,12 @@ class TestSignIn:
         assert c1["expires_at"] - c1["issued_at"] == 300
         assert "\r" not in c1["message"]
 
+    @pytest.mark.parametrize("cluster", ["devnet", "mainnet"])
+    def test_chain_id_is_the_clusters(self, db_session: Session, cluster: str) -> None:
+        settings = Settings(cluster=cluster, _env_file=None)  # type: ignore[call-arg]
+        c = service.issue_challenge(db_session, settings, str(Keypair().pubkey()), T0)
+        assert siws.parse(c.message).chain_id == cluster and f"Chain ID: {cluster}\n" in c.message
+
     def test_host_header_does_not_change_the_domain(self, api: TestClient) -> None:
         r = api.post("/auth/challenge", json={"address": str(Keypair().pubkey())}, headers={"Host": "evil.example"})
         assert siws.parse(r.json()["message"]).domain == Settings().api_domain
@@ -193,6 +199,16 @@ class TestTokens:
         refused(api.get("/auth/me", headers={"Authorization": "Bearer iogs_nope"}), "unknown_token")
         refused(api.get("/auth/me", headers={"Authorization": "Bearer something"}), "unknown_token")
         refused(api.get("/auth/me", headers={"Authorization": "Bearer iogk_nope"}), "unknown_key")
+
+    def test_tokens_are_256_bit_random_and_distinct(self, api: TestClient) -> None:
+        import base64 as b64
+
+        tokens = {sign_in(api, Keypair()) for _ in range(5)}
+        assert len(tokens) == 5
+        for t in tokens:
+            assert t.startswith(service.TOKEN_PREFIX)
+            raw = b64.urlsafe_b64decode(t[len(service.TOKEN_PREFIX) :] + "=")
+            assert len(raw) == 32
 
     def test_only_the_hash_is_stored(self, api: TestClient, session_factory: sessionmaker[Session]) -> None:
         from backend.models.auth import AuthSession
