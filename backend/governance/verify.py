@@ -4,6 +4,8 @@ and compare with the published outcome, its hash, and the memo the governance au
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,8 @@ from backend.chain import ids
 from backend.errors import AppError
 from backend.governance import tally
 
+log = logging.getLogger(__name__)
+_MEMO_LOG = re.compile(r'Program log: Memo \(len \d+\): "(.*)"$')
 CLOSED = ("Succeeded", "Defeated", "Executing", "Completed")
 
 
@@ -56,12 +60,19 @@ def memo_of(client: Client, signature: str) -> str | None:
     if got is None:
         return None
     doc = json.loads(got.to_json())
-    message = doc.get("transaction", {}).get("transaction", {}).get("message", {})
+    txn = doc.get("transaction") or {}
+    message = (txn.get("transaction") or txn).get("message") or {}
     keys = message.get("accountKeys", [])
     for ix in message.get("instructions", []):
         idx = ix.get("programIdIndex")
         if isinstance(idx, int) and idx < len(keys) and keys[idx] in ids.MEMO_PROGRAMS:
             return bytes(based58.b58decode(str(ix.get("data", "")).encode())).decode("utf-8", "replace")
+    # A node that answers in another shape: the memo program's own log line `Memo (len N): "text"`.
+    for line in (doc.get("meta") or txn.get("meta") or {}).get("logMessages") or []:
+        m = _MEMO_LOG.match(line)
+        if m:
+            return m.group(1)
+    log.warning("no memo instruction found in %s: %s", signature, json.dumps(doc)[:2000])
     return None
 
 

@@ -47,7 +47,9 @@ class World:
             conn.execute(insert(ProgramEvent), rows)
             apply_events(conn)
             conn.execute(IndexerCursor.__table__.delete().where(IndexerCursor.address == PROGRAM))
-            conn.execute(insert(IndexerCursor), [{"address": PROGRAM, "synced_slot": self.slot, "last_slot": self.slot}])
+            conn.execute(
+                insert(IndexerCursor), [{"address": PROGRAM, "synced_slot": self.slot, "last_slot": self.slot}]
+            )
 
     def _event(self, name: str, node: str, fields: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -74,7 +76,9 @@ class World:
             self.nodes[op] = str(Pubkey.new_unique())
             rows.append(self._event("NodeRegistered", self.nodes[op], {"operator": op, "commissionBps": 500}))
         rows.append(
-            self._event("Staked", self.nodes[op], {"owner": str(owner.pubkey()), "amount": str(amount), "shares": str(amount)})
+            self._event(
+                "Staked", self.nodes[op], {"owner": str(owner.pubkey()), "amount": str(amount), "shares": str(amount)}
+            )
         )
         self._events(rows)
 

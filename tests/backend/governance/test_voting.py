@@ -45,7 +45,9 @@ class TestProposing:
         assert p["voting_ends_at"] == world.now + 3 * DAY
         snap = _snapshot(world, pid)
         assert {w: e["stake"] for w, e in snap.items()} == {
-            str(ALICE.pubkey()): str(600 * IO), str(BOB.pubkey()): str(300 * IO), str(CAROL.pubkey()): str(100 * IO)
+            str(ALICE.pubkey()): str(600 * IO),
+            str(BOB.pubkey()): str(300 * IO),
+            str(CAROL.pubkey()): str(100 * IO),
         }
 
     def test_below_min_stake_to_propose_is_refused(self, world: World) -> None:
