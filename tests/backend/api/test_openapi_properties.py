@@ -48,6 +48,7 @@ PUBLIC_WRITES = {
     ("POST", "/auth/verify"),  # the signature is the credential
     ("POST", "/tx/{action}"),  # Solana Pay transaction request: builds an unsigned transaction, changes nothing
     ("POST", "/telemetry/heartbeats"),  # node agents: every heartbeat is signed by its node key, no token
+    ("POST", "/governance/proposals/{proposal_id}/ballots"),  # voters: every ballot is signed by the voter's wallet
 }
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
