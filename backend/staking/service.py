@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-BPS = 10_000
+from backend.money import BPS
 
 
 def commission_at(
