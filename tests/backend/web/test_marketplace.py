@@ -58,7 +58,8 @@ def test_sort_and_filter_through_the_marketplace_api(demo_net: DemoNet, open_pag
     assert page.locator("#f-commission").input_value() == "5"
 
     # GPU model and uptime filters go to the API as they are.
-    page.click("#filters a:has-text('Reset')")
+    with page.expect_navigation():  # Reset is a link to "/": wait for the new document, not the old one's ready flag
+        page.click("#filters a:has-text('Reset')")
     wait_ready(page)
     page.select_option("#f-gpu", "A100")
     _wait_order(page, [demo_net.nodes["alpha"]])
