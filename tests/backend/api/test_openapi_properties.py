@@ -34,8 +34,8 @@ from backend.auth import service
 from backend.chain import tx
 from backend.chain.deploy import bootstrap_step
 from backend.chain.epoch_setup import epochs_step
-from backend.chain.settlement_setup import settlement_step
 from backend.chain.keys import load_keypair
+from backend.chain.settlement_setup import settlement_step
 from backend.chain.staking import StakingClient
 from backend.config import Settings
 from backend.db import make_sessionmaker
