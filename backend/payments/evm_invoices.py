@@ -39,10 +39,9 @@ log = logging.getLogger(__name__)
 WATERMARK = "payments.evm_invoice_watermark"
 
 
-class EvmRailNotConfigured(AppError):
-    """USDC-EVM asked for, but this deployment has no EVM rail (run `iog evmnet bootstrap`)."""
-
-    status_code = 503
+class EvmRailNotConfigured(InvalidInput):
+    """USDC-EVM asked for, but this deployment has no EVM rail (run `iog evmnet bootstrap`): a currency this
+    deployment does not accept, like an unknown one (422)."""
 
 
 def require_rail(settings: Settings) -> evm.Rail:
@@ -50,7 +49,7 @@ def require_rail(settings: Settings) -> evm.Rail:
     r = evm.rail(settings)
     if r is None:
         raise EvmRailNotConfigured(
-            f"{EVM} is not set up here: no EVM bootstrap file at {settings.resolved_evm_bootstrap_file} "
+            f"currency: {EVM} is not accepted here: no EVM bootstrap file at {settings.resolved_evm_bootstrap_file} "
             "(run `iog evmnet bootstrap`, or `iog run` with IOG_EVM_RPC_URL)"
         )
     return r

@@ -149,7 +149,9 @@ def create_refund(
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", description="Makes retries safe")],
 ) -> TransferOut:
     """Pays the signed-in buyer's wallet from their balance (default: all of it) with an SPL transfer from the
-    treasury naming a fresh reference; recorded now, sent by the settlement worker, booked at finalized."""
+    treasury naming a fresh reference; recorded now, sent by the settlement worker, booked at finalized. USDC-EVM:
+    an ERC-20 transfer by the EVM treasury key to an address that paid the buyer's invoices (``to``, default the
+    newest payer), sent exactly once and booked at the confirmation depth."""
     amount = None if body.amount is None else parse_amount(body.amount)
     settings = request.app.state.settings
     if body.currency == evm_invoices.EVM:

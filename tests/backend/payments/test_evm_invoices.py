@@ -248,4 +248,34 @@ class TestBadInput:
 
         api = make_api(db_url, tmp_path)
         r = api.client.post("/invoices", json={"amount": "10", "currency": EVM}, headers=api.sign_in(Keypair()))
-        assert r.status_code == 503 and r.json()["error"] == "EvmRailNotConfigured", r.text
+        assert r.status_code == 422 and r.json()["error"] == "EvmRailNotConfigured", r.text
+
+
+class TestRefundCrashes:
+    @pytest.mark.parametrize("crash", ["after_record", "after_send"])
+    def test_a_refund_interrupted_anywhere_is_paid_exactly_once(self, rig: Rig, crash: str) -> None:
+        from backend.evm import service as evm_service
+
+        _, headers = rig.buyer()
+        rig.pay("bob", rig.invoice(headers, USDC), 3 * USDC)
+        rig.confirm()
+        bob = rig.dep.boot.buyer("bob")
+        assert bob is not None
+        before = rig.token_balance(bob.address)
+        r = rig.api.client.post("/refunds", json={"currency": EVM}, headers={**headers, "Idempotency-Key": "k"})
+        refund = r.json()
+        # The worker died after the sender committed the signed transaction (and, maybe, after sending it),
+        # before the refund row moved on.
+        sender = evm_service.treasury_sender(make_sessionmaker(rig.engine), rig.rail)
+        token, data = evm_service.transfer_data(rig.rail, bob.address, int(refund["amount"]))
+        key = f"refund:{refund['id']}"
+        sender.record(key, token, data) if crash == "after_record" else sender.submit(key, token, data)
+        assert rig.api.client.get(f"/refunds/{refund['id']}", headers=headers).json()["status"] == "planned"
+        for _ in range(3):  # the restarted worker, several passes
+            rig.send()
+        rig.confirm()
+        rig.send()
+        assert rig.token_balance(bob.address) == before + int(refund["amount"])
+        assert rig.api.client.get(f"/refunds/{refund['id']}", headers=headers).json()["status"] == "finalized"
+        report, cur = rig.check()
+        assert evm_differences(report) == [] and cur.book_treasury == cur.chain_treasury == 3 * USDC * 200 // 10_000
