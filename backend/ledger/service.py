@@ -11,6 +11,7 @@ Accounts are named by their role and owner and exist once per currency:
 | ``payouts_pending`` / ``refunds_pending`` | liability | recorded treasury transfers not finalized yet |
 | ``fees`` | income | fee income |
 | ``burn_pending`` | income | fee income set aside for a burn not finalized yet |
+| ``unmatched:<address>`` | liability | USDC-EVM received naming no invoice of ours, owed back to its sender |
 | ``equity:unexplained`` | equity | treasury outflows that no cause of ours explains (shown by the check) |
 
 Amounts are signed base units, debit > 0 and credit < 0; an entry's postings sum to zero per currency. Every
@@ -50,7 +51,9 @@ _KINDS = {
     PAYOUTS_PENDING: LIABILITY,
     REFUNDS_PENDING: LIABILITY,
 }
-_PREFIX_KINDS = {"buyer": LIABILITY, "buyer_reserved": LIABILITY, "provider": LIABILITY, "equity": EQUITY}
+_PREFIX_KINDS = {
+    "buyer": LIABILITY, "buyer_reserved": LIABILITY, "provider": LIABILITY, "unmatched": LIABILITY, "equity": EQUITY,
+}
 
 
 class LedgerError(AppError):
@@ -71,6 +74,11 @@ def buyer(wallet: str) -> str:
 def buyer_reserved(wallet: str) -> str:
     """A buyer's budget held for running jobs."""
     return f"buyer_reserved:{wallet}"
+
+
+def unmatched(address: str) -> str:
+    """Money received from ``address`` that names no invoice of ours (EVM rail): owed back to it."""
+    return f"unmatched:{address}"
 
 
 def provider(operator: str) -> str:
