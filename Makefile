@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench lint programs install js web anvil contracts clean help
+.PHONY: run test test-fast bench lint programs install js web web-screenshot anvil contracts clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ $(WEB_STAMP): $(WEB_NPM_STAMP) $(WEB_SOURCES)
 	@touch $(WEB_STAMP)
 
 web: $(WEB_STAMP) ## Build the web app's browser module and the offline /docs and /redoc assets (pinned npm packages)
+
+web-screenshot: install programs web ## Redraw backend/web/docs/marketplace.png from a seeded network (needs chromium)
+	$(PY) -m tests.backend.web.screenshot
 
 run: install programs web anvil ## Start localnet, bootstrap, API, indexer and scheduler on embedded defaults
 	$(VENV)/bin/iog run

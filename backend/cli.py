@@ -16,6 +16,7 @@ from backend.governance.cli import app as governance_app
 from backend.ledger.cli import app as ledger_app
 from backend.nodes.cli import app as nodes_app
 from backend.payments.cli import app as webhooks_app
+from backend.payments.cli import invoices_app
 from backend.rewards.cli import app as rewards_app
 from backend.scheduler.cli import app as scheduler_app
 from backend.settlement.cli import app as settlement_app
@@ -74,6 +75,7 @@ app.add_typer(ledger_app, name="ledger", help="The double-entry ledger: check it
 app.add_typer(
     settlement_app, name="settlement", help="Settlement worker: payouts, burn, passes (book, meter, refunds)."
 )
+app.add_typer(invoices_app, name="invoices", help="Invoices (IO, USDC, USDC-EVM): create one for a buyer, watch it.")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook secrets of API keys (HMAC-SHA256 of invoice events).")
 app.add_typer(nodes_app, name="nodes", help="Node registry and marketplace jobs (registry statuses, node_stats).")
 app.add_typer(

@@ -6,19 +6,17 @@ Re-writing a row is harmless: transactions, transfers and events are keyed by th
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, delete, func, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.locks import database_lock
 from backend.models.base import SQLITE_INT_MAX, Money, MoneyOutOfRange
 from backend.models.indexer import (
     CONFIRMED,
@@ -179,57 +177,25 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 class AddressSetLock:
-    """Exclusive right to index one address set.
-
-    PostgreSQL: a session-level ``pg_try_advisory_lock`` on a dedicated connection (released when the process
-    dies, even by SIGKILL). SQLite: an ``flock`` on a file beside the database (also released by the kernel on
-    death). Either way a second indexer on the same set fails fast with :class:`LockHeld`.
+    """Exclusive right to index one address set: a :mod:`backend.locks` database lock named by the set (an
+    advisory lock on PostgreSQL, an ``flock`` beside the SQLite file; both released when the process dies, even
+    by SIGKILL). A second indexer on the same set fails fast with :class:`LockHeld`.
     """
 
     def __init__(self, engine: Engine, addresses: Iterable[str]) -> None:
-        self.engine = engine
         digest = hashlib.sha256(",".join(sorted(addresses)).encode()).digest()
         self.key = int.from_bytes(digest[:8], "big", signed=True)
         self.tag = digest[:6].hex()
-        self._conn: Connection | None = None
-        self._fd: int | None = None
+        self._lock = database_lock(engine, f"indexer-{self.tag}", self.key)
 
     def acquire(self) -> None:
         """Take the lock or raise LockHeld."""
-        if self.engine.dialect.name == "postgresql":
-            conn = self.engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar_one()
-            conn.commit()
-            if not got:
-                conn.close()
-                raise LockHeld(f"another indexer holds advisory lock {self.key} for this address set")
-            self._conn = conn
-            return
-        db = self.engine.url.database
-        path = Path(f"{db}.indexer-{self.tag}.lock") if db and db != ":memory:" else None
-        if path is None:
-            return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise LockHeld(f"another indexer holds {path}") from exc
-        self._fd = fd
+        if not self._lock.acquire():
+            raise LockHeld(f"another indexer holds the lock of this address set (advisory key {self.key})")
 
     def release(self) -> None:
         """Give the lock back."""
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-                self._conn.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._lock.release()
 
     def __enter__(self) -> AddressSetLock:
         self.acquire()

@@ -1,8 +1,8 @@
 """The layering rules of the code base (WAVE2.md), checked on the real import graph with grimp.
 
 - localnet/ is the node alone: it imports nothing of backend/ or indexer/;
-- indexer/ imports no localnet code, and of backend/ only config, db (and its migrations), models, chain,
-  errors and money;
+- indexer/ imports no localnet code, and of backend/ only config, db (and its migrations and process locks),
+  models, chain, errors and money;
 - backend/ imports no indexer or localnet code, except the composition root (backend/cli.py, backend/runner.py);
 - backend/rewards/ is pure: no database, no ORM models, no chain I/O.
 
@@ -19,6 +19,7 @@ COMPOSITION_ROOT = {"backend.cli", "backend.runner"}
 INDEXER_MAY_USE = (
     "backend.config",
     "backend.db",
+    "backend.locks",
     "backend.migrate",
     "backend.models",
     "backend.chain",

@@ -7,13 +7,13 @@ versions may add sections; a reader refuses a version newer than it knows, namin
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from backend.errors import AppError
+from backend.jsonfile import parse_versioned, read_json, save_json
 
 VERSION = 1
 
@@ -151,43 +151,17 @@ class BootstrapFile(_Model):
 
 def parse(doc: Any, source: str = "bootstrap file") -> BootstrapFile:
     """Validate a decoded document; errors name the field."""
-    if isinstance(doc, dict) and isinstance(doc.get("version"), int) and doc["version"] > VERSION:
-        raise BootstrapFileError(
-            f"{source} has version {doc['version']}; this iog reads up to version {VERSION}: upgrade iog"
-        )
-    try:
-        return BootstrapFile.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
-        raise BootstrapFileError(
-            f"{source} is not a valid bootstrap file: {where}: {first['msg']} (run `iog localnet bootstrap`)"
-        ) from None
+    return parse_versioned(
+        doc, BootstrapFile, VERSION, BootstrapFileError, source, "bootstrap file", "run `iog localnet bootstrap`"
+    )
 
 
 def load(path: Path) -> BootstrapFile:
     """Read and validate the bootstrap file at ``path``."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise BootstrapFileError(f"{path} not found: run `iog localnet bootstrap` (or `make run`) first") from None
-    except OSError as exc:
-        raise BootstrapFileError(f"cannot read {path}: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise BootstrapFileError(f"{path} is not JSON ({exc}): run `iog localnet bootstrap`") from None
+    doc = read_json(path, BootstrapFileError, "run `iog localnet bootstrap` (or `make run`) first")
     return parse(doc, str(path))
 
 
 def save(boot: BootstrapFile, path: Path) -> bool:
     """Write ``boot`` to ``path`` unless the file already holds exactly that; True when written."""
-    text = json.dumps(boot.as_dict(), indent=2, sort_keys=True) + "\n"
-    path = Path(path)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return True
+    return save_json(boot.as_dict(), path)

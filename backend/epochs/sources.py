@@ -9,7 +9,6 @@ input by its Node account (``node`` = ``pdas.node_pda(program_id, node_key)``, r
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.models.indexer import FINALIZED, IndexerCursor, ProgramEvent
 from backend.models.staking import DistributorRoot, RewardClaim, StakePosition, StakingNode
+from backend.staking import repository as staking_repository
 
 _CHUNK = 5_000  # keys per IN (...) list
 
@@ -83,25 +83,6 @@ class ChainNode:
     commission_effective_at: int | None
 
 
-def _registered_units(session: Session, nodes: Collection[str] | None) -> dict[str, int]:
-    # gpu_units is not in the node projection: it is in the finalized NodeRegistered event.
-    stmt = select(ProgramEvent.subject, ProgramEvent.fields).where(
-        ProgramEvent.name == "NodeRegistered", ProgramEvent.status == FINALIZED, ProgramEvent.error.is_(None)
-    )
-    out: dict[str, int] = {}
-    batches = [None] if nodes is None else list(_chunks(nodes))
-    for chunk in batches:
-        q = stmt if chunk is None else stmt.where(ProgramEvent.subject.in_(chunk))
-        for subject, fields in session.execute(q):
-            if subject is None:
-                continue
-            try:
-                out[subject] = int(json.loads(fields or "{}")["gpuUnits"])
-            except (KeyError, TypeError, ValueError):
-                continue
-    return out
-
-
 def chain_nodes(session: Session, nodes: Collection[str] | None = None) -> dict[str, ChainNode]:
     """Nodes of the finalized projections with an operator (all of them when ``nodes`` is None)."""
     cols = (
@@ -118,7 +99,7 @@ def chain_nodes(session: Session, nodes: Collection[str] | None = None) -> dict[
     else:
         for chunk in _chunks(nodes):
             rows.extend(session.execute(select(*cols).where(StakingNode.node.in_(chunk))))
-    units = _registered_units(session, None if nodes is None else [r[0] for r in rows])
+    units = staking_repository.gpu_units(session, None if nodes is None else [r[0] for r in rows])
     return {
         node: ChainNode(node, op, bool(active), units.get(node, 0), bps or 0, pending, effective)
         for node, op, active, bps, pending, effective in rows

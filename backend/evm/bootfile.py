@@ -7,14 +7,14 @@ independently (the EVM rail is optional).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from backend.errors import AppError
+from backend.jsonfile import parse_versioned, read_json, save_json
 
 VERSION = 1
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
@@ -88,30 +88,11 @@ class EvmBootFile(_Model):
 
 def load(path: Path) -> EvmBootFile:
     """Read and validate the EVM bootstrap file at ``path``."""
-    try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise EvmBootFileError(f"{path} not found: run `iog evmnet bootstrap` first") from None
-    except (OSError, ValueError) as exc:
-        raise EvmBootFileError(f"cannot read {path}: {exc}") from None
-    if isinstance(doc, dict) and isinstance(doc.get("version"), int) and doc["version"] > VERSION:
-        raise EvmBootFileError(f"{path} has version {doc['version']}; this iog reads up to {VERSION}: upgrade iog")
-    try:
-        return EvmBootFile.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
-        raise EvmBootFileError(f"{path} is not a valid EVM bootstrap file: {where}: {first['msg']}") from None
+    hint = "run `iog evmnet bootstrap` first"
+    doc = read_json(path, EvmBootFileError, hint)
+    return parse_versioned(doc, EvmBootFile, VERSION, EvmBootFileError, str(path), "EVM bootstrap file", hint)
 
 
 def save(boot: EvmBootFile, path: Path) -> bool:
     """Write ``boot`` unless the file already holds exactly that; True when written."""
-    text = json.dumps(boot.as_dict(), indent=2, sort_keys=True) + "\n"
-    path = Path(path)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return True
+    return save_json(boot.as_dict(), path)

@@ -7,6 +7,9 @@
 - :func:`treasury_check`: the treasury's ``balanceOf`` at the indexer's confirmed head next to the indexed flows,
   for ``iog ledger check``.
 - :func:`unmatched_transfers`: transfers into the treasury that name no invoice (credited to nothing).
+- :func:`rail`: the configured deployment (bootstrap file, client, depth) or None; :func:`treasury_sender`.
+- :func:`treasury_flows`, :func:`invoice_ids_since`, :func:`sent_keys`, :func:`block_times`: what the settlement
+  pass books (every confirmed movement of the treasury) and how it recognises its own transactions.
 Amounts are ``int`` base units of the token (USDC: 6 decimals).
 """
 
@@ -14,17 +17,28 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.config import Settings
 from backend.errors import AppError, InvalidInput
-from backend.evm.client import EvmClient
+from backend.evm import bootfile
+from backend.evm.bootfile import EvmBootFile
+from backend.evm.client import GWEI, EvmClient
 from backend.evm.indexer import Watch
-from backend.models.evm import PAID, TRANSFER_IN, TRANSFER_OUT, EvmCursor, EvmPaymentLog
+from backend.evm.sender import Sender
+from backend.models.evm import PAID, TRANSFER_IN, TRANSFER_OUT, EvmCursor, EvmPaymentLog, EvmTxAttempt
 from backend.money import U64_MAX
+
+#: The ledger currency of USDC held by the EVM treasury (its own ``treasury`` asset account).
+EVM_CURRENCY = "USDC-EVM"
+DEFAULT_CONFIRMATIONS = 12
 
 _BYTES32 = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
@@ -255,3 +269,143 @@ def index_status(session: Session, watch: Watch, confirmations: int, client: Evm
         except AppError as exc:
             doc["head"] = f"unreachable: {exc.message}"
     return doc
+
+
+# --- the configured deployment, for settlement ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rail:
+    """The EVM rail of this deployment: what was bootstrapped, a client of its chain, the depth in force."""
+
+    boot: EvmBootFile
+    client: EvmClient
+    confirmations: int
+    watch: Watch = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "watch", Watch.from_boot(self.boot))
+
+    @property
+    def decimals(self) -> int:
+        """Decimals of the token (USDC: 6)."""
+        return self.boot.token.decimals
+
+    def instructions(self, invoice_id: str, amount: int) -> PaymentInstructions:
+        """Payment instructions on this deployment."""
+        return payment_instructions(self.watch, invoice_id, amount)
+
+
+def rail(settings: Settings) -> Rail | None:
+    """The EVM rail, or None when it is not configured (no EVM bootstrap file: ``iog evmnet bootstrap`` not run)."""
+    path = settings.resolved_evm_bootstrap_file
+    if not path.exists():
+        return None
+    boot = bootfile.load(path)
+    client = EvmClient(settings.evm_rpc_url or boot.rpc_url, timeout=settings.evm_rpc_timeout,
+                       max_fee_cap=settings.evm_tx_max_fee_gwei * GWEI)
+    depth = settings.evm_confirmations or boot.confirmations or DEFAULT_CONFIRMATIONS
+    return Rail(boot, client, depth)
+
+
+def treasury_sender(sessions: sessionmaker[Session], r: Rail) -> Sender:
+    """The exactly-once sender of the treasury key (loads the key: only the settlement worker calls it)."""
+    from backend.evm.keys import load_key
+
+    account = load_key(Path(r.boot.treasury_keypair_path))
+    if account.address.lower() != r.watch.treasury:
+        raise InvalidInput(f"the EVM treasury key {r.boot.treasury_keypair_path} is {account.address}, "
+                           f"the treasury is {r.watch.treasury}")
+    return Sender(sessions, r.client, account)
+
+
+def transfer_data(r: Rail, to: str, amount: int) -> tuple[str, str]:
+    """(to, data) of the token ``transfer(to, amount)`` the treasury signs."""
+    if not isinstance(to, str) or not _ADDRESS.match(to.lower()):
+        raise InvalidInput(f"{to!r} is not a 20-byte hex address")
+    return r.watch.token, r.client.call_data("Token", r.watch.token, "transfer", to.lower(), amount)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A confirmed movement of the treasury: a router payment (``paid``), a plain transfer in (``transfer_in``,
+    naming no invoice), or a transfer out (``transfer_out``). ``amount`` is exact (uint256)."""
+
+    kind: str
+    tx_hash: str
+    log_index: int
+    block_number: int
+    payer: str
+    recipient: str
+    amount: int
+    invoice_id: str | None
+
+
+def treasury_flows(
+    session: Session, watch: Watch, confirmations: int, after_block: int
+) -> tuple[int | None, list[Flow]]:
+    """(confirmed head, every confirmed treasury movement in blocks ``after_block + 1 .. head``). A router payment
+    is one flow (its ``Paid`` log; the token ``Transfer`` it made is the same money and is not repeated)."""
+    head = indexed_to_block(session, watch)
+    if head is None:
+        return None, []
+    confirmed = head - confirmations + 1
+    if confirmed <= after_block:
+        return confirmed, []
+    L = EvmPaymentLog
+    rows = session.scalars(
+        select(L)
+        .where(L.chain_id == watch.chain_id, L.block_number > after_block, L.block_number <= confirmed,
+               ((L.kind == PAID) & (L.contract == watch.router))
+               | ((L.kind == TRANSFER_IN) & (L.contract == watch.token) & L.via_router.is_(False))
+               | ((L.kind == TRANSFER_OUT) & (L.contract == watch.token)))
+        .order_by(L.block_number, L.log_index)
+    ).all()
+    return confirmed, [Flow(r.kind, r.tx_hash, r.log_index, r.block_number, r.payer, r.recipient,
+                            int(r.amount_raw), r.invoice_id) for r in rows]
+
+
+def invoice_ids_since(session: Session, watch: Watch, after_block: int) -> set[str]:
+    """Invoice ids named by router payments indexed in blocks after ``after_block`` (new or still confirming)."""
+    L = EvmPaymentLog
+    rows = session.scalars(
+        select(L.invoice_id).where(L.chain_id == watch.chain_id, L.contract == watch.router, L.kind == PAID,
+                                   L.block_number > after_block).distinct()
+    ).all()
+    return {r for r in rows if r is not None}
+
+
+def sent_keys(session: Session, tx_hashes: Iterable[str]) -> dict[str, str]:
+    """Which of ``tx_hashes`` the treasury's sender signed: hash -> idempotency key (any recorded version)."""
+    hashes = sorted({h.lower() for h in tx_hashes})
+    out: dict[str, str] = {}
+    for i in range(0, len(hashes), 500):
+        rows = session.execute(
+            select(EvmTxAttempt.tx_hash, EvmTxAttempt.key).where(EvmTxAttempt.tx_hash.in_(hashes[i:i + 500]))
+        )
+        out.update({h: k for h, k in rows})
+    return out
+
+
+_TIMES: dict[tuple[str, int], int] = {}
+_TIMES_LOCK = threading.Lock()
+
+
+def block_times(client: EvmClient, numbers: Iterable[int]) -> dict[int, int]:
+    """Unix timestamps of blocks (kept in memory: a block deep enough to hold a payment keeps its time)."""
+    out: dict[int, int] = {}
+    for n in sorted(set(numbers)):
+        key = (client.rpc_url, n)
+        with _TIMES_LOCK:
+            known = _TIMES.get(key)
+        if known is None:
+            ref = client.block(n)
+            if ref is None:
+                continue
+            known = ref.timestamp
+            with _TIMES_LOCK:
+                if len(_TIMES) > 100_000:
+                    _TIMES.clear()
+                _TIMES[key] = known
+        out[n] = known
+    return out

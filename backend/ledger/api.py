@@ -13,6 +13,7 @@ from backend.deps import SessionDep, pubkey
 from backend.errors import Forbidden, InvalidInput
 from backend.ledger import service
 from backend.ledger.check import Report, check
+from backend.ledger.runtime import evm_input
 from backend.ledger.schemas import BalanceOut, BalancesOut, CheckOut, CurrencyCheckOut
 
 router = APIRouter(tags=["ledger"])
@@ -24,6 +25,7 @@ def report_out(report: Report) -> CheckOut:
         ok=report.ok,
         differences=report.differences,
         warnings=report.warnings,
+        notes=report.notes,
         entries=report.entries,
         postings=report.postings,
         currencies=[
@@ -31,6 +33,7 @@ def report_out(report: Report) -> CheckOut:
                 currency=c.currency,
                 treasury_account=c.account,
                 as_of_slot=c.as_of_slot,
+                as_of_block=c.as_of_block,
                 book_treasury=None if c.book_treasury is None else str(c.book_treasury),
                 chain_treasury=None if c.chain_treasury is None else str(c.chain_treasury),
                 unbooked_transfers=c.unbooked,
@@ -50,7 +53,7 @@ def ledger_check(request: Request, session: SessionDep) -> CheckOut:
     finalized slot, per currency; treasury = liabilities + income + equity. ``ok`` false names each difference."""
     settings = request.app.state.settings
     with JsonRpc(settings.rpc_url) as rpc:
-        return report_out(check(session, treasury_mod.load(settings), rpc))
+        return report_out(check(session, treasury_mod.load(settings), rpc, evm_input(session, settings)))
 
 
 @router.get("/ledger/balances", response_model=BalancesOut, summary="An owner's ledger accounts")

@@ -44,11 +44,11 @@ def check_cmd(
     if as_json:
         print(json.dumps(report_out(report).model_dump(), indent=2))
     else:
-        table = Table("currency", "slot", "book treasury", "chain treasury", "liabilities", "income", "equity")
+        table = Table("currency", "slot / block", "book treasury", "chain treasury", "liabilities", "income", "equity")
         for c in report.currencies:
             table.add_row(
                 c.currency,
-                str(c.as_of_slot),
+                str(c.as_of_slot) if c.as_of_block is None else f"block {c.as_of_block}",
                 str(c.book_treasury),
                 str(c.chain_treasury),
                 str(c.liabilities),
@@ -57,6 +57,8 @@ def check_cmd(
             )
         console.print(table)
         console.print(f"{report.entries} entries, {report.postings} postings")
+        for n in report.notes:
+            console.print(f"note: {n}")
         for w in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {w}")
         for d in report.differences:

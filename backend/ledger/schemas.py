@@ -9,6 +9,9 @@ class CurrencyCheckOut(BaseModel):
     currency: str
     treasury_account: str = Field(description="The treasury's token account of the currency")
     as_of_slot: int | None = Field(description="The indexer's finalized slot the comparison is made at")
+    as_of_block: int | None = Field(
+        None, description="USDC-EVM: the EVM indexer's confirmed head the comparison is made at (balanceOf there)"
+    )
     book_treasury: str | None = Field(description="Book treasury from entries at or below as_of_slot")
     chain_treasury: str | None = Field(description="The token account's balance on chain at as_of_slot")
     unbooked_transfers: int
@@ -22,6 +25,7 @@ class CheckOut(BaseModel):
     ok: bool
     differences: list[str]
     warnings: list[str]
+    notes: list[str] = Field(default_factory=list, description="What was not checked and why (not a failure)")
     entries: int
     postings: int
     currencies: list[CurrencyCheckOut]

@@ -11,6 +11,7 @@ Accounts are named by their role and owner and exist once per currency:
 | ``payouts_pending`` / ``refunds_pending`` | liability | recorded treasury transfers not finalized yet |
 | ``fees`` | income | fee income |
 | ``burn_pending`` | income | fee income set aside for a burn not finalized yet |
+| ``unmatched:<address>`` | liability | USDC-EVM received naming no invoice of ours, owed back to its sender |
 | ``equity:unexplained`` | equity | treasury outflows that no cause of ours explains (shown by the check) |
 
 The community (grants) treasury is a second book beside the treasury's (its own asset, so the treasury identity
@@ -67,7 +68,9 @@ _KINDS = {
     COMMUNITY_FUND: EQUITY,
     GRANTS_PENDING: LIABILITY,
 }
-_PREFIX_KINDS = {"buyer": LIABILITY, "buyer_reserved": LIABILITY, "provider": LIABILITY, "equity": EQUITY}
+_PREFIX_KINDS = {
+    "buyer": LIABILITY, "buyer_reserved": LIABILITY, "provider": LIABILITY, "unmatched": LIABILITY, "equity": EQUITY,
+}
 
 
 class LedgerError(AppError):
@@ -88,6 +91,11 @@ def buyer(wallet: str) -> str:
 def buyer_reserved(wallet: str) -> str:
     """A buyer's budget held for running jobs."""
     return f"buyer_reserved:{wallet}"
+
+
+def unmatched(address: str) -> str:
+    """Money received from ``address`` that names no invoice of ours (EVM rail): owed back to it."""
+    return f"unmatched:{address}"
 
 
 def provider(operator: str) -> str:

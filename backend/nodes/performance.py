@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from backend.config import Settings
 from backend.money import BPS
 
 
@@ -28,14 +29,17 @@ class Performance:
     payouts_7d: int | None = None  # the node's rewards in epochs that ended in the last 7 days: the APY basis
 
 
-def node_performance(session: Session, node_keys: Sequence[str], now: int) -> dict[str, Performance]:
+def node_performance(
+    session: Session, node_keys: Sequence[str], now: int, settings: Settings | None = None
+) -> dict[str, Performance]:
     """Performance per node key (the device key heartbeats and usage records name); a node without any computed
-    epoch has no data."""
+    epoch has no data. ``settings`` give the epoch schedule (default: the process settings)."""
     from backend.epochs import service as epochs
-    from backend.epochs.clock import GenesisUnknown
+    from backend.epochs.clock import GenesisUnknown, epoch_clock
 
     try:
-        figures = epochs.node_performance(session, list(node_keys), now)
+        clock = epoch_clock(settings) if settings is not None else None
+        figures = epochs.node_performance(session, list(node_keys), now, clock)
     except GenesisUnknown:  # no epoch schedule on this deployment (yet): no history
         return {}
     out = {}

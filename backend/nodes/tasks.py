@@ -70,7 +70,7 @@ def compute_rows(session: Session, settings: Settings, now: int) -> list[dict[st
     delegators = repo.delegator_counts(session)
     slashes = _slashes(session)
     keys = [regs[n.node].node_key for n in nodes if n.node in regs]
-    perf = node_performance(session, keys, now)
+    perf = node_performance(session, keys, now, settings)
     rows, inputs = [], []
     no_perf, no_slash = Performance(), {"count": 0, "reason": None, "slot": None, "at": None}
     for n in nodes:

@@ -15,7 +15,9 @@ class InvoiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Amount
-    currency: Literal["IO", "USDC"]
+    currency: Literal["IO", "USDC", "USDC-EVM"] = Field(
+        description="IO or USDC on Solana; USDC-EVM: USDC on the EVM chain, paid through the payment router"
+    )
     description: str = Field("", max_length=200, description="Shown to the payer (the Solana Pay message)")
     expires_in: int | None = Field(None, description="Seconds until it expires (default 900)")
     callback_url: str | None = Field(
@@ -27,8 +29,26 @@ class InvoiceIn(BaseModel):
     )
 
 
+class PaymentInstructionsOut(BaseModel):
+    """USDC-EVM: call ``pay(invoice_id, amount)`` on ``router`` (after ``approve(router, amount)`` on ``token``)."""
+
+    chain_id: int
+    router: str
+    token: str
+    invoice_id: str = Field(description="bytes32 as 0x + 64 hex: what the router's Paid log names")
+    amount: Amount
+
+
+class Eip681LinksOut(BaseModel):
+    """USDC-EVM: the two EIP-681 calls a wallet signs, in order."""
+
+    approve: str
+    pay: str
+
+
 class InvoiceTransferOut(BaseModel):
-    """A transfer naming the invoice's reference, with the validator's verdict."""
+    """A transfer naming the invoice's reference, with the validator's verdict (USDC-EVM: a router payment; the
+    signature is its transaction hash, ix_path its log index, slot its block)."""
 
     signature: str
     ix_path: str
@@ -46,9 +66,11 @@ class InvoiceOut(BaseModel):
     """An invoice with its live status."""
 
     id: str
-    reference: str = Field(description="The Solana Pay reference key the payment must name")
-    recipient: str = Field(description="The treasury wallet (Solana Pay recipient)")
-    destination: str = Field(description="The treasury's token account of the mint")
+    reference: str = Field(
+        description="The Solana Pay reference key the payment must name (USDC-EVM: the bytes32 invoice id)"
+    )
+    recipient: str = Field(description="The treasury wallet (Solana Pay recipient; USDC-EVM: the treasury address)")
+    destination: str = Field(description="The treasury's token account of the mint (USDC-EVM: the treasury address)")
     mint: str
     currency: str
     amount: Amount
@@ -56,8 +78,17 @@ class InvoiceOut(BaseModel):
     buyer: str
     description: str
     job: str | None
-    solana_pay_url: str = Field(description="Transfer request: solana:<recipient>?amount=<UI units>&spl-token=...")
-    transaction_request_url: str = Field(description="Transaction request: solana:<https URL of /tx/pay-invoice>")
+    solana_pay_url: str | None = Field(
+        description="Transfer request: solana:<recipient>?amount=<UI units>&spl-token=... (null for USDC-EVM)"
+    )
+    transaction_request_url: str | None = Field(
+        description="Transaction request: solana:<https URL of /tx/pay-invoice> (null for USDC-EVM)"
+    )
+    payment_instructions: PaymentInstructionsOut | None = Field(None, description="USDC-EVM only")
+    eip681_url: str | None = Field(
+        None, description="USDC-EVM: the EIP-681 URL of the router's pay call (after the approve link)"
+    )
+    eip681_links: Eip681LinksOut | None = Field(None, description="USDC-EVM: approve, then pay")
     created_at: int
     expires_at: int
     status: str = Field(description="open | seen | paid | partially_paid | overpaid | expired")
@@ -66,6 +97,10 @@ class InvoiceOut(BaseModel):
     pending: Amount = Field(description="Credits seen at confirmed, not finalized yet (never counted as money)")
     excess: Amount = Field(description="Finalized credits above the amount (on the buyer's balance)")
     as_of_slot: int | None = Field(description="The finalized slot the indexer has read the treasury through")
+    as_of_block: int | None = Field(
+        None, description="USDC-EVM: the newest block the EVM indexer verified (null: not read yet, not unpaid)"
+    )
+    confirmations_required: int | None = Field(None, description="USDC-EVM: confirmations that make a payment money")
     transfers: list[InvoiceTransferOut]
 
 

@@ -29,6 +29,7 @@ from backend.payments import solanapay, validator, webhooks
 from backend.payments.validator import CREDIT, WRONG_MINT, State, Terms, Transfer
 
 LABEL = "iog"
+EVM = "USDC-EVM"  # invoices of the EVM rail (backend.payments.evm_invoices): never on the Solana path
 IGNORED_SHARED = "shared_with_older_invoice"
 
 
@@ -48,7 +49,15 @@ def new_id() -> str:
 
 def fee_bps(settings: Settings, currency: str) -> int:
     """The fee on payments in ``currency``."""
-    return settings.fee_payment_usdc_bps if currency == "USDC" else settings.fee_payment_io_bps
+    return settings.fee_payment_usdc_bps if currency in ("USDC", EVM) else settings.fee_payment_io_bps
+
+
+def check_terms(settings: Settings, expires_in: int, callback_url: str | None, api_key_id: str | None) -> None:
+    """The checks every new invoice passes (any rail)."""
+    if not 60 <= expires_in <= settings.invoice_max_expires_seconds:
+        raise InvalidInput(f"expires_in: between 60 and {settings.invoice_max_expires_seconds} seconds")
+    if callback_url is not None and api_key_id is None:
+        raise InvalidInput("callback_url: webhooks are signed with the secret of an API key; use an API key")
 
 
 def create(
@@ -69,10 +78,7 @@ def create(
 ) -> Invoice:
     """A new open invoice naming a fresh reference key."""
     cur = treasury.currency(currency)
-    if not 60 <= expires_in <= settings.invoice_max_expires_seconds:
-        raise InvalidInput(f"expires_in: between 60 and {settings.invoice_max_expires_seconds} seconds")
-    if callback_url is not None and api_key_id is None:
-        raise InvalidInput("callback_url: webhooks are signed with the secret of an API key; use an API key")
+    check_terms(settings, expires_in, callback_url, api_key_id)
     inv = Invoice(
         id=new_id(),
         buyer=buyer,
@@ -247,14 +253,15 @@ def _candidates(session: Session, now: int, after_slot: int) -> list[Invoice]:
         .join(r, r.reference == Invoice.reference)
         .join(t, and_(t.signature == r.signature, t.ix_path == r.ix_path))
         .join(p, and_(p.signature == t.signature, p.ix_path == t.ix_path), isouter=True)
-        .where(t.slot > after_slot, or_(p.signature.is_(None), p.status != t.status))
+        .where(t.slot > after_slot, or_(p.signature.is_(None), p.status != t.status), Invoice.currency != EVM)
     )
     dropped = (
         select(p.invoice_id)
         .join(t, and_(t.signature == p.signature, t.ix_path == p.ix_path), isouter=True)
-        .where(p.status != "finalized", t.signature.is_(None))
+        .join(Invoice, Invoice.id == p.invoice_id)
+        .where(p.status != "finalized", t.signature.is_(None), Invoice.currency != EVM)
     )
-    expiring = select(Invoice.id).where(Invoice.status == OPEN, Invoice.expires_at < now)
+    expiring = select(Invoice.id).where(Invoice.status == OPEN, Invoice.expires_at < now, Invoice.currency != EVM)
     ids: set[str] = set()
     for q in (changed, dropped, expiring):
         ids.update(session.execute(q).scalars())

@@ -17,20 +17,24 @@ from backend.chain.txbuild import WouldFail
 from backend.config import Settings
 from backend.deps import PageDep, SessionDep, pubkey
 from backend.errors import Forbidden, InvalidInput
+from backend.evm.service import eip681_links
 from backend.ledger.amounts import parse_amount
-from backend.models.payments import EXPIRED, OVERPAID, PAID
+from backend.models.payments import EXPIRED, OVERPAID, PAID, Invoice
 from backend.money import format_units
-from backend.payments import invoices, webhooks
+from backend.payments import evm_invoices, invoices, webhooks
 from backend.payments.invoice_schemas import (
     AttemptOut,
+    Eip681LinksOut,
     InvoiceIn,
     InvoiceList,
     InvoiceOut,
     InvoiceTransferOut,
+    PaymentInstructionsOut,
     WebhookEventOut,
     WebhookLog,
     WebhookSecretOut,
 )
+from backend.payments.validator import State
 from backend.txrequests.registry import Action, Param, Plan, RequestContext, register
 
 router = APIRouter(tags=["invoices"])
@@ -39,6 +43,53 @@ OrchestratorDep = Annotated[Principal, Depends(require_role("orchestrator"))]
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _transfers_out(st: State) -> list[InvoiceTransferOut]:
+    return [
+        InvoiceTransferOut(
+            signature=c.transfer.signature,
+            ix_path=c.transfer.ix_path,
+            slot=c.transfer.slot,
+            block_time=c.transfer.block_time,
+            mint=c.mint,
+            amount=str(c.transfer.amount),
+            source_owner=c.transfer.source_owner,
+            status="pending" if c.transfer.status == "confirmed" else c.transfer.status,
+            outcome=c.outcome,
+            late=c.late,
+        )
+        for c in st.transfers
+    ]
+
+
+def _evm_out(v: evm_invoices.EvmInvoiceView) -> InvoiceOut:
+    inv, st, instr = v.invoice, v.state, v.instructions
+    links = eip681_links(instr)
+    return InvoiceOut(
+        id=inv.id, reference=instr.invoice_id, recipient=inv.recipient, destination=inv.destination, mint=inv.mint,
+        currency=inv.currency, amount=str(inv.amount), fee_bps=inv.fee_bps, buyer=inv.buyer,
+        description=inv.description, job=inv.job_id, solana_pay_url=None, transaction_request_url=None,
+        payment_instructions=PaymentInstructionsOut(**instr.as_dict()), eip681_url=links["pay"],
+        eip681_links=Eip681LinksOut(**links), created_at=inv.created_at, expires_at=inv.expires_at,
+        status=st.status, flags=st.flags, paid=str(st.paid), pending=str(st.pending), excess=str(st.excess),
+        as_of_slot=None, as_of_block=v.as_of_block, confirmations_required=v.confirmations,
+        transfers=_transfers_out(st),
+    )  # fmt: skip
+
+
+def views_out(
+    session: SessionDep, settings: Settings, treasury: treasury_mod.Treasury, invs: list[Invoice], now: int
+) -> list[InvoiceOut]:
+    """Both rails' invoices, in the given order."""
+    solana = [i for i in invs if not evm_invoices.is_evm(i)]
+    on_evm = [i for i in invs if evm_invoices.is_evm(i)]
+    outs: dict[str, InvoiceOut] = {v.invoice.id: _out(v, treasury, settings)
+                                   for v in invoices.view(session, treasury, solana, now)}
+    if on_evm:
+        rail = evm_invoices.require_rail(settings)
+        outs.update({v.invoice.id: _evm_out(v) for v in evm_invoices.view(session, rail, on_evm, now)})
+    return [outs[i.id] for i in invs]
 
 
 def _out(v: invoices.InvoiceView, treasury: treasury_mod.Treasury, settings: Settings) -> InvoiceOut:
@@ -66,21 +117,7 @@ def _out(v: invoices.InvoiceView, treasury: treasury_mod.Treasury, settings: Set
         pending=str(st.pending),
         excess=str(st.excess),
         as_of_slot=v.as_of_slot,
-        transfers=[
-            InvoiceTransferOut(
-                signature=c.transfer.signature,
-                ix_path=c.transfer.ix_path,
-                slot=c.transfer.slot,
-                block_time=c.transfer.block_time,
-                mint=c.mint,
-                amount=str(c.transfer.amount),
-                source_owner=c.transfer.source_owner,
-                status="pending" if c.transfer.status == "confirmed" else c.transfer.status,
-                outcome=c.outcome,
-                late=c.late,
-            )
-            for c in st.transfers
-        ],
+        transfers=_transfers_out(st),
     )
 
 
@@ -111,6 +148,16 @@ def create_invoice(
     else:
         raise Forbidden("invoices are created by a signed-in buyer or an orchestrator API key")
     amount = parse_amount(body.amount)
+    expires_in = body.expires_in if body.expires_in is not None else settings.invoice_expires_seconds
+    if body.currency == evm_invoices.EVM:
+        rail = evm_invoices.require_rail(settings)
+        inv = evm_invoices.create(
+            session, settings, rail, buyer=buyer, created_by=created_by, api_key_id=key_id, amount=amount,
+            description=body.description, expires_in=expires_in, callback_url=_callback(body.callback_url),
+            job_id=body.job, now=now,
+        )  # fmt: skip
+        (ev,) = evm_invoices.view(session, rail, [inv], now)
+        return _evm_out(ev)
     treasury = treasury_mod.load(settings)
     inv = invoices.create(
         session,
@@ -122,7 +169,7 @@ def create_invoice(
         amount=amount,
         currency=body.currency,
         description=body.description,
-        expires_in=body.expires_in if body.expires_in is not None else settings.invoice_expires_seconds,
+        expires_in=expires_in,
         callback_url=_callback(body.callback_url),
         job_id=body.job,
         now=now,
@@ -137,8 +184,8 @@ def get_invoice(invoice_id: str, request: Request, session: SessionDep, now: Clo
     now; ``as_of_slot`` says how far the indexer has read (not found is never unpaid)."""
     settings = _settings(request)
     treasury = treasury_mod.load(settings)
-    (v,) = invoices.view(session, treasury, [invoices.get(session, invoice_id)], now)
-    return _out(v, treasury, settings)
+    (out,) = views_out(session, settings, treasury, [invoices.get(session, invoice_id)], now)
+    return out
 
 
 @router.get("/invoices", response_model=InvoiceList, summary="A buyer's invoices, newest first")
@@ -161,13 +208,13 @@ def list_invoices(
     buyer = pubkey(buyer, "buyer")
     settings = _settings(request)
     treasury = treasury_mod.load(settings)
-    views = invoices.view(session, treasury, invoices.list_for(session, buyer, page.limit, page.offset), now)
+    outs = views_out(session, settings, treasury, invoices.list_for(session, buyer, page.limit, page.offset), now)
     return InvoiceList(
         buyer=buyer,
         limit=page.limit,
         offset=page.offset,
-        as_of_slot=views[0].as_of_slot if views else invoices.as_of_slot(session, treasury),
-        invoices=[_out(v, treasury, settings) for v in views],
+        as_of_slot=invoices.as_of_slot(session, treasury),
+        invoices=outs,
     )
 
 
@@ -227,6 +274,8 @@ def _pay_invoice_plan(ctx: RequestContext, params: Mapping[str, str], account: P
     amount from the wallet's token account to the treasury's, naming the reference."""
     treasury = treasury_mod.load(ctx.settings)
     inv = invoices.get(ctx.session, params["invoice"])
+    if evm_invoices.is_evm(inv):
+        raise WouldFail("WrongRail", f"invoice {inv.id} is paid in {inv.currency} on the EVM chain (its eip681_url)")
     (v,) = invoices.view(ctx.session, treasury, [inv], ctx.now)
     if v.state.status in (PAID, OVERPAID):
         raise WouldFail("InvoiceAlreadyPaid", f"invoice {inv.id} is {v.state.status}")

@@ -15,6 +15,8 @@ from backend.errors import Forbidden, InvalidInput
 from backend.ledger.amounts import parse_amount
 from backend.models.indexer import FINALIZED, TokenTransfer
 from backend.models.settlement import CANCELLED, COMPLETED, Burn, Job, SettlementTransfer
+from backend.payments import evm_invoices
+from backend.settlement import evm as evm_settlement
 from backend.settlement import jobs, transfers
 from backend.settlement.schemas import (
     BurnOut,
@@ -147,8 +149,19 @@ def create_refund(
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", description="Makes retries safe")],
 ) -> TransferOut:
     """Pays the signed-in buyer's wallet from their balance (default: all of it) with an SPL transfer from the
-    treasury naming a fresh reference; recorded now, sent by the settlement worker, booked at finalized."""
+    treasury naming a fresh reference; recorded now, sent by the settlement worker, booked at finalized. USDC-EVM:
+    an ERC-20 transfer by the EVM treasury key to an address that paid the buyer's invoices (``to``, default the
+    newest payer), sent exactly once and booked at the confirmation depth."""
     amount = None if body.amount is None else parse_amount(body.amount)
+    settings = request.app.state.settings
+    if body.currency == evm_invoices.EVM:
+        item = evm_settlement.request_refund(
+            session, evm_invoices.require_rail(settings), buyer=wallet, amount=amount, to=body.to,
+            idempotency_key=idempotency_key, now=now,
+        )  # fmt: skip
+        return _transfer_out(item)
+    if body.to is not None:
+        raise InvalidInput("to: only USDC-EVM refunds name an address; Solana refunds go to the signed-in wallet")
     item = transfers.request_refund(
         session,
         treasury_mod.load(request.app.state.settings),

@@ -68,6 +68,7 @@ from backend.settlement.chainport import ChainPort
 log = logging.getLogger(__name__)
 
 PACKET_BYTES = 1232
+EVM_CURRENCY = "USDC-EVM"  # sent by backend.settlement.evm (the EVM sender), never packed here
 REBROADCAST_SECONDS = 2
 OPEN_TX = OPEN_TX_STATUSES
 # Fault injection for the crash tests: SIGKILL between send and record, or between record and send.
@@ -275,7 +276,7 @@ def record(
         transfers = list(
             session.execute(
                 select(SettlementTransfer)
-                .where(SettlementTransfer.status == PLANNED)
+                .where(SettlementTransfer.status == PLANNED, SettlementTransfer.currency != EVM_CURRENCY)
                 .order_by(SettlementTransfer.created_at, SettlementTransfer.id)
             ).scalars()
         )

@@ -58,8 +58,13 @@ class JobOut(BaseModel):
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    currency: Literal["IO", "USDC"]
+    currency: Literal["IO", "USDC", "USDC-EVM"]
     amount: Amount | None = Field(None, description="Base units (default: the whole balance)")
+    to: str | None = Field(
+        None,
+        description="USDC-EVM only: the 0x address to refund, one that paid the buyer's invoices (default: the "
+        "newest payer); Solana refunds always go to the signed-in wallet",
+    )
 
 
 class TransferOut(BaseModel):

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from backend.chain.treasury import Treasury
 from backend.config import Settings
+from backend.evm.service import Rail
 from backend.ledger import service as ledger
 from backend.models.indexer import FINALIZED, TokenTransfer, TransferReference
 from backend.models.ledger import LedgerEntry
 from backend.models.payments import Invoice
-from backend.payments import invoices
+from backend.payments import evm_invoices, invoices
+from backend.settlement import evm as evm_settlement
 from backend.settlement import jobs, outgoing
 
 MINTED = "equity:minted"
@@ -116,13 +118,21 @@ def book_other_movements(session: Session, settings: Settings, treasury: Treasur
     return len(specs)
 
 
-def run_pass(session: Session, settings: Settings, treasury: Treasury, now: int, *, meter: bool = True) -> PassResult:
-    """One settlement pass (the caller commits)."""
+def run_pass(
+    session: Session, settings: Settings, treasury: Treasury, now: int, *, meter: bool = True,
+    evm: Rail | None = None,
+) -> PassResult:
+    """One settlement pass (the caller commits); ``evm``: the EVM rail too (its invoices and treasury flows)."""
     result = PassResult()
     refreshed = invoices.refresh(session, treasury, now)
     result.status_changes, result.payments_booked = len(refreshed.changed), refreshed.booked
     result.outgoing_booked = outgoing.book_finalized(session, treasury, now)
     result.other_booked = book_other_movements(session, settings, treasury, now)
+    if evm is not None:
+        refreshed = evm_invoices.refresh(session, evm, now)
+        result.status_changes += len(refreshed.changed)
+        result.payments_booked += refreshed.booked
+        result.other_booked += evm_settlement.book_flows(session, evm, now)
     if meter:
         result.charges = jobs.meter(session, now)
     session.flush()

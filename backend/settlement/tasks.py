@@ -27,10 +27,14 @@ from backend.chain import treasury as treasury_mod
 from backend.chain.history import JsonRpc
 from backend.config import Settings
 from backend.db import make_engine, make_sessionmaker, session_scope
-from backend.ledger.check import check
+from backend.errors import AppError
+from backend.evm import service as evm_service
+from backend.evm.service import Rail
+from backend.ledger.check import check, evm_treasury
 from backend.models.settlement import FINALIZED, PLANNED, SENT, Burn, SettlementTransfer
 from backend.payments import webhooks
 from backend.settlement import burn as burn_mod
+from backend.settlement import evm as evm_settlement
 from backend.settlement import outgoing, sync, transfers
 from backend.settlement.chainport import ChainPort, RpcChain
 from backend.settlement.lock import SettlementLock
@@ -49,6 +53,7 @@ class Runtime:
     treasury: treasury_mod.Treasury
     chain: ChainPort
     client: Client | None = None
+    evm: Rail | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -64,7 +69,8 @@ def runtime(settings: Settings, chain: ChainPort | None = None) -> Iterator[Runt
     if chain is None:
         client = Client(settings.rpc_url, timeout=30)
         chain = RpcChain(client)
-    rt = Runtime(settings, engine, make_sessionmaker(engine), treasury_mod.load(settings), chain, client)
+    rt = Runtime(settings, engine, make_sessionmaker(engine), treasury_mod.load(settings), chain, client,
+                 evm_rail(settings))
     try:
         yield rt
     finally:
@@ -87,26 +93,41 @@ class TaskResult:
         return asdict(self)
 
 
+def evm_rail(settings: Settings) -> Rail | None:
+    """The EVM rail when configured (a broken EVM bootstrap file is logged; the Solana rail goes on)."""
+    try:
+        return evm_service.rail(settings)
+    except AppError as exc:
+        log.error("the EVM rail is not usable: %s", exc.message)
+        return None
+
+
 def _book(rt: Runtime, clock: Clock) -> dict[str, int]:
     with session_scope(rt.factory) as session:
-        return asdict(sync.run_pass(session, rt.settings, rt.treasury, int(clock())))
+        return asdict(sync.run_pass(session, rt.settings, rt.treasury, int(clock()), evm=rt.evm))
 
 
 def _has_work(rt: Runtime) -> bool:
     from backend.models.settlement import OPEN_TX_STATUSES, SettlementTx
 
     with session_scope(rt.factory) as session:
-        q1 = select(SettlementTransfer.id).where(SettlementTransfer.status == PLANNED).limit(1)
+        q1 = select(SettlementTransfer.id).where(
+            SettlementTransfer.status == PLANNED, SettlementTransfer.currency != evm_service.EVM_CURRENCY
+        ).limit(1)
         q2 = select(Burn.epoch).where(Burn.status == PLANNED).limit(1)
         q3 = select(SettlementTx.id).where(SettlementTx.status.in_(OPEN_TX_STATUSES)).limit(1)
         return any(session.execute(q).first() is not None for q in (q1, q2, q3))
 
 
 def _send(rt: Runtime, clock: Clock, fault: str | None = None) -> dict[str, Any]:
-    if not _has_work(rt):
-        return {}
-    result = outgoing.run(rt.factory, rt.chain, rt.treasury, rt.treasury.keypair(), clock, fault)
-    return asdict(result)
+    sent: dict[str, Any] = {}
+    if _has_work(rt):
+        sent = asdict(outgoing.run(rt.factory, rt.chain, rt.treasury, rt.treasury.keypair(), clock, fault))
+    if rt.evm is not None:
+        evm_sent = evm_settlement.send(rt.factory, rt.evm, int(clock()))
+        if evm_sent:
+            sent["evm"] = evm_sent
+    return sent
 
 
 def run_pass(
@@ -177,7 +198,7 @@ def run_payouts(
         while True:
             _book(r, clock)
             with session_scope(r.factory) as session, JsonRpc(settings.rpc_url) as rpc:
-                report = check(session, r.treasury, rpc)
+                report = check(session, r.treasury, rpc, evm_treasury(session, r.evm))
             if report.ok or not report.transient or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)

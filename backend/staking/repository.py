@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from backend.models.indexer import FINALIZED, ProgramEvent
 from backend.models.staking import StakePosition, StakeUnbondingEntry, StakingNode
+
+_CHUNK = 5_000  # keys per IN (...) list
 
 
 def count_nodes(session: Session) -> int:
@@ -30,24 +32,25 @@ def get_node(session: Session, node: str) -> StakingNode | None:
     return session.get(StakingNode, node)
 
 
-def gpu_units(session: Session, nodes: Sequence[str]) -> dict[str, int]:
-    """GPU units per node from its finalized, well-formed ``NodeRegistered`` event (not kept in the projection)."""
-    if not nodes:
-        return {}
+def gpu_units(session: Session, nodes: Collection[str] | None) -> dict[str, int]:
+    """GPU units per node from its finalized, well-formed ``NodeRegistered`` event (not kept in the projection);
+    ``None`` asks for every node. Long node lists are read in chunks (one ``IN (...)`` per 5,000 keys)."""
     stmt = select(ProgramEvent.subject, ProgramEvent.fields).where(
-        ProgramEvent.name == "NodeRegistered",
-        ProgramEvent.status == FINALIZED,
-        ProgramEvent.error.is_(None),
-        ProgramEvent.subject.in_(nodes),
+        ProgramEvent.name == "NodeRegistered", ProgramEvent.status == FINALIZED, ProgramEvent.error.is_(None)
     )
+    keys = None if nodes is None else list(nodes)
+    chunks = [stmt] if keys is None else [
+        stmt.where(ProgramEvent.subject.in_(keys[i : i + _CHUNK])) for i in range(0, len(keys), _CHUNK)
+    ]
     out: dict[str, int] = {}
-    for subject, fields in session.execute(stmt):
-        if subject is None:
-            continue
-        try:
-            out[subject] = int(json.loads(fields or "{}")["gpuUnits"])
-        except (KeyError, TypeError, ValueError):
-            continue
+    for q in chunks:
+        for subject, fields in session.execute(q):
+            if subject is None:
+                continue
+            try:
+                out[subject] = int(json.loads(fields or "{}")["gpuUnits"])
+            except (KeyError, TypeError, ValueError):
+                continue
     return out
 
 

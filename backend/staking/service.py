@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-BPS = 10_000
+from backend.money import BPS
 
 
 def commission_at(

@@ -23,6 +23,7 @@ from solders.pubkey import Pubkey
 from backend.chain import bootfile
 from backend.chain.layout import ERRORS
 from backend.config import Settings
+from backend.epochs.clock import GenesisUnknown, epoch_clock
 from backend.errors import InvalidInput
 from backend.txrequests.registry import ACTIONS
 from backend.web import assets, docs
@@ -52,16 +53,13 @@ def _io_mint(settings: Settings) -> str | None:
 
 
 def _epoch_clock(settings: Settings) -> dict[str, int] | None:
-    """Epoch length and genesis, so pages print "epoch N" beside a time.
-
-    For the lead: issue 11 adds these settings (``IOG_EPOCH_SECONDS`` and the genesis bootstrap writes); until
-    then they are absent and pages print UTC times alone. Adjust the two names here when it lands.
-    """
-    seconds = getattr(settings, "epoch_seconds", None)
-    genesis = getattr(settings, "epoch_genesis", None)
-    if isinstance(seconds, int) and isinstance(genesis, int) and seconds > 0:
-        return {"seconds": seconds, "genesis": genesis}
-    return None
+    """Epoch length and genesis (``IOG_EPOCH_GENESIS`` or the bootstrap file's), so pages print "epoch N" beside
+    a time; None without a genesis (pages then print UTC times alone)."""
+    try:
+        clock = epoch_clock(settings)
+    except GenesisUnknown:
+        return None
+    return {"seconds": clock.seconds, "genesis": clock.genesis}
 
 
 def page_config(request: Request) -> dict[str, Any]:

@@ -4,6 +4,7 @@ keyboard; /docs and /redoc render offline. Screenshots of each page are saved as
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ PAGES = ["marketplace", "node", "wallet", "invoice", "epochs"]
 def _url(net: DemoNet, page: str) -> str:
     return {
         "marketplace": "/",
-        "node": f"/nodes/{net.nodes['alpha']}",
+        "node": f"/nodes/{net.nodes['beta']}",
         "wallet": f"/wallet?address={net.wallets['carol']}",
         "invoice": f"/pay/{net.invoice}",
         "epochs": "/epochs",
@@ -31,35 +32,77 @@ def _io(units: str | int) -> str:
     return f"{int(whole):,}" + (f".{frac}" if frac else "")
 
 
+def _pct(bps: int) -> str:
+    """How the page prints basis points as a percentage (exact, trailing zeros trimmed)."""
+    text = format_units(bps, 2)
+    return f"{text}%"
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _check_content(net: DemoNet, page_name: str, page: Any) -> None:
-    """What each page must show from the API of main (and the clear state of what is not there yet)."""
+    """What each page must show of the seeded network, read from the same API the page reads."""
     if page_name == "marketplace":
-        rows = page.locator("#nodes tbody tr")
-        assert rows.count() == 3
-        api = {n["node"]: n for n in net.get("/nodes")["items"]}
-        for i in range(3):
-            row = rows.nth(i)
-            node = row.get_attribute("data-node")
-            assert _io(api[node]["total_stake"]) in row.inner_text()
-        assert "not available yet" in page.locator("#market-notice").inner_text()
+        api = net.get("/marketplace/nodes")["items"]
+        assert [r.get_attribute("data-node") for r in page.locator("#nodes tbody tr").all()] == [n["node"] for n in api]
+        for n in api:
+            row = page.locator(f"#nodes tr[data-node='{n['node']}']").inner_text()
+            for text in (n["name"], f"{n['gpu_units']} × {n['gpu_model']}", _io(n["total_stake"]),
+                         _io(n["capacity_left"]), _pct(n["estimated_apy_bps"]), _pct(n["uptime_7d_bps"]),
+                         _pct(n["commission_bps"]), f"{format_units(n['score']['value'], 2)} / 100"):  # fmt: skip
+                assert text in row, (text, row)
+            comps = page.locator(f"#nodes tr[data-node='{n['node']}'] [data-component]")
+            assert comps.count() == len(n["score"]["components"]) == 4
+        # every row draws its uptime per epoch
+        page.wait_for_function("() => document.querySelectorAll('#nodes svg.spark').length === 3")
+        assert page.locator("#nodes svg.spark polyline").count() == 3
     elif page_name == "node":
-        n = net.get(f"/nodes/{net.nodes['alpha']}")
+        n = net.get(f"/nodes/{net.nodes['beta']}")
+        epochs = net.get(f"/nodes/{net.nodes['beta']}/epochs")["items"]
         stake = page.locator("#stake").inner_text()
-        assert _io(n["total_stake"]) in stake and _io(n["delegated_stake"]) in stake
-        assert "5%" in page.locator("#commission").inner_text()
-        delegators = page.locator("#delegators tbody tr")
-        assert delegators.count() == n["positions"] == 2
-        assert "No epochs yet." in page.locator("#epochs").inner_text()  # issue 11's route, before the first close
+        assert _io(n["total_stake"]) in stake and _io(n["operator_stake"]) in stake
+        assert _pct(n["commission_bps"]) in page.locator("#commission").inner_text()
+        assert "RTX4090" in page.locator("#registry").inner_text() and "beta" in page.locator("#registry").inner_text()
+        charts = page.locator("#epochs svg.chart")
+        assert charts.count() == 2 and charts.nth(0).locator("rect").count() == len(epochs) == 2
+        zero = [e for e in epochs if e["reward"] == "0"]
+        assert [e["epoch"] for e in zero] == [0] and zero[0]["reasons"] == ["uptime_below_minimum"]
+        rows = page.locator("#epochs tbody tr")
+        assert rows.count() == 1 and "uptime_below_minimum" in rows.nth(0).inner_text()
+        assert f"{_utc(net.genesis)} · epoch 0" in rows.nth(0).inner_text()
+        assert page.locator("#delegators tbody tr").count() == n["positions"] == 1
     elif page_name == "wallet":
-        w = net.get(f"/wallets/{net.wallets['carol']}/positions")
+        w = net.get(f"/wallets/{net.wallets['carol']}")
+        r = net.get(f"/wallets/{net.wallets['carol']}/rewards")
         assert page.locator("#positions tbody tr").count() == 1
         assert _io(w["bonded"]) in page.locator("#positions").inner_text()
+        assert "alpha" in page.locator("#positions").inner_text()
+        assert _io(w["io_balance"]["amount"]) + " IO" in page.locator("#account").inner_text()
+        assert int(r["claimable"]) > 0 and _io(r["claimable"]) + " IO" in page.locator("#claimable").inner_text()
         assert "read only" in page.locator("#account").inner_text()
+        assert page.locator("#rewards button").count() == 0  # no action on someone else's wallet
     elif page_name == "invoice":
         text = page.locator("#invoice").inner_text()
-        assert "25" in text and "open" in text.lower(), text  # the test wallet's 25 IO invoice, not paid yet
+        assert page.locator("#invoice-amount").inner_text() == "25 IO"
+        assert "open" in text.lower() and "Waiting for your payment." in text
+        qr = page.locator("img.qr")
+        assert qr.count() == 1 and qr.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert page.get_by_role("button", name="Pay with wallet").count() == 1  # the pay-invoice request
     elif page_name == "epochs":
-        assert "No epoch has closed yet." in page.locator("#epochs").inner_text()  # the demo network's first epoch
+        api = net.get("/epochs")["items"]
+        rows = page.locator("#epochs tbody tr")
+        assert rows.count() == len(api) == 3  # epochs 0 and 1 finalized, 2 open
+        for i, e in enumerate(api):
+            row = rows.nth(i).inner_text()
+            assert row.startswith(str(e["epoch"])) and e["state"] in row
+            assert f"{_utc(e['start_time'])} · epoch {e['epoch']}" in row
+            if e["state"] == "finalized":
+                assert _io(e["payouts_total"]) + " IO" in row
+                link = rows.nth(i).get_by_role("link", name="output")
+                assert link.get_attribute("href") == f"/epochs/{e['epoch']}/output"
+                assert e["merkle_root"][:4] in row
 
 
 @pytest.mark.parametrize("page_name", PAGES)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from solders.pubkey import Pubkey
 
@@ -84,27 +84,24 @@ class TestPageConfig:
         assert cfg["currencies"]["USDC"]["decimals"] == 6
         assert cfg["program_errors"]["6018"] == "DelegationCapExceeded"
         assert set(cfg["features"]) == set(FEATURES)
-        # What main has now, and what other issues add.
-        assert cfg["features"]["nodes"] and cfg["features"]["wallet_positions"] and cfg["features"]["auth"]
-        assert cfg["features"]["epochs"] and cfg["features"]["rewards"] and cfg["features"]["invoice"]
-        assert not cfg["features"]["marketplace"]
+        # Every route the pages read is on this server (the wallet API, epochs and settlement have landed).
+        assert all(cfg["features"].values()), cfg["features"]
 
-    def test_a_route_that_lands_lights_its_feature(self, db_url: str, db_engine: Any) -> None:
-        app = create_app(Settings(database_url=db_url))
-        stub = APIRouter()
+    def test_config_has_the_epoch_clock(self, db_url: str, db_engine: Any, tmp_path: Path) -> None:
+        settings = Settings(database_url=db_url, epoch_genesis=1_796_000_000, epoch_seconds=300, data_dir=tmp_path)
+        with TestClient(create_app(settings)) as c:
+            assert _config(c.get("/").text)["epoch"] == {"seconds": 300, "genesis": 1_796_000_000}
+        no_genesis = Settings(database_url=db_url, epoch_genesis=None, bootstrap_file=tmp_path / "none.json")
+        with TestClient(create_app(no_genesis)) as c:
+            assert _config(c.get("/").text)["epoch"] is None
 
-        @stub.get("/marketplace/nodes")
-        def market() -> dict[str, Any]:
-            return {"items": []}
-
-        @stub.get("/wallets/{w}/rewards")  # another parameter name than FEATURES uses
-        def rewards(w: str) -> dict[str, Any]:
-            return {}
-
-        app.include_router(stub)
-        with TestClient(app) as c:
-            features = _config(c.get("/").text)["features"]
-        assert features["marketplace"] and features["rewards"]
+    def test_a_missing_route_turns_its_feature_off(self, client: TestClient) -> None:
+        schema = client.app.openapi()  # type: ignore[attr-defined]
+        paths = {p: ops for p, ops in schema["paths"].items() if p != "/marketplace/nodes"}
+        paths["/wallets/{w}/rewards"] = paths.pop("/wallets/{wallet}/rewards")  # another parameter name
+        features = detect({"paths": paths})
+        assert not features["marketplace"] and features["rewards"]
+        assert sum(not on for on in features.values()) == 1
 
     def test_registered_actions_are_listed(self, client: TestClient) -> None:
         def plan(ctx: RequestContext, params: Mapping[str, str], account: Pubkey) -> Plan:

@@ -1,61 +1,23 @@
 """A wallet in the page (the tests' Wallet Standard wallet, fixed keypair) signs in and delegates through the real
 API, localnet and indexer: connect, ``solana:signIn`` (or ``signMessage``), ``POST /auth/verify``, then the
-``stake`` transaction request built by the API, signed in the page, sent to the cluster, followed to finalized,
-and the position shown on the wallet page once the indexer has it.
-
-Main has no ``stake`` action yet (issue 10 adds it with the same contract: ``POST /tx/stake?node=&amount=``);
-until then this test registers a test-only one, built with the program's real client, and uses issue 10's
-instead as soon as it is registered.
+``stake`` transaction request built by the API (``POST /tx/stake?node=&amount=``), signed in the page, sent to the
+cluster, followed to finalized, and the position shown on the wallet page once the indexer has it.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from solana.rpc.commitment import Finalized
-from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from backend.chain.staking import StakingClient
-from backend.chain.tokens import io_account
 from backend.money import to_base_units
-from backend.txrequests.registry import ACTIONS, Action, Param, Plan, RequestContext, register
 from tests.backend.web.conftest import DemoNet, rpc_client, screenshot, wait_ready
 from tests.backend.web.wallet import TestWallet
-
-
-def _test_stake_plan(ctx: RequestContext, params: Mapping[str, str], account: Pubkey) -> Plan:
-    """TEST ONLY: issue 10's ``stake`` contract (node = the Node account, amount = base units)."""
-    boot = json.loads(Path(ctx.settings.resolved_bootstrap_file).read_text())
-    sc = StakingClient(Pubkey.from_string(boot["staking"]["program_id"]))
-    mint = Pubkey.from_string(boot["mint"])
-    ix = sc.stake(
-        account,
-        Pubkey.from_string(params["node"]),
-        io_account(account, mint),
-        Pubkey.from_string(boot["staking"]["stake_vault"]),
-        int(params["amount"]),
-    )
-    return Plan([ix], f"Stake {params['amount']} base units of IO", programs=frozenset({sc.program_id}))
-
-
-@pytest.fixture
-def stake_action() -> Iterator[str]:
-    """The ``stake`` action: issue 10's when registered, else the test-only stand-in (removed afterwards)."""
-    if "stake" in ACTIONS:
-        yield "issue 10"
-        return
-    register(Action("stake", "iog stake (test)", _test_stake_plan, (Param("node", "node"), Param("amount", "units"))))
-    try:
-        yield "test stand-in"
-    finally:
-        ACTIONS.pop("stake", None)
 
 
 def _sign_in(page: Any, wallet: TestWallet) -> str:
@@ -116,7 +78,7 @@ def _wait_finalized(net: DemoNet, sig: str, timeout: float = 60) -> None:
 
 
 def test_delegate_from_the_marketplace_and_see_the_position(
-    demo_net: DemoNet, open_page: Any, stake_action: str
+    demo_net: DemoNet, open_page: Any
 ) -> None:
     wallet = TestWallet()
     beta = demo_net.nodes["beta"]
@@ -159,12 +121,72 @@ def test_delegate_from_the_marketplace_and_see_the_position(
         time.sleep(1)
         page.reload()
     assert page.locator("#account").inner_text().count("signed in") == 1
-    assert demo_net.nodes["gamma"][:4] in page.locator("#operator").inner_text()  # the test wallet operates gamma
+    operated = page.locator("#operator").inner_text()
+    assert "gamma" in operated and "1%" in operated  # the test wallet operates gamma: its commission schedule
+    assert page.locator("#operator button[data-action='set_commission']").count() == 1
     screenshot(page, "wallet-signed-in")
     probe.assert_clean()
 
 
-def test_a_refused_transaction_names_the_program_error(demo_net: DemoNet, open_page: Any, stake_action: str) -> None:
+def _sign_and_finalize(net: DemoNet, page: Any) -> str:
+    page.click("#tx-sign")
+    page.wait_for_selector("#tx-finalized, #tx-error", timeout=90_000)
+    assert page.locator("#tx-error").count() == 0, page.locator("#tx-steps").inner_text()
+    sig = str(page.locator("#tx-signature").inner_text())
+    _wait_finalized(net, sig)
+    page.keyboard.press("Escape")
+    return sig
+
+
+def _until(page: Any, check: Any, what: str, timeout: float = 60) -> None:
+    """Reload the page until ``check()`` holds (the indexer reads a finalized transaction within seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_ready(page)
+        if check():
+            return
+        assert time.monotonic() < deadline, what
+        time.sleep(1)
+        page.reload()
+
+
+def test_unstake_shows_a_countdown_and_claim_empties_claimable(demo_net: DemoNet, open_page: Any) -> None:
+    wallet = TestWallet()
+    gamma = demo_net.nodes["gamma"]
+    claimable = demo_net.get(f"/wallets/{wallet.address}/rewards")["claimable"]
+    assert int(claimable) > 0  # gamma earned in epoch 1
+    page, probe = open_page(demo_net.url + "/wallet", wallet=wallet)
+    wait_ready(page)
+    _sign_in(page, wallet)
+    page.wait_for_selector("#positions tbody tr")
+
+    # request_unstake of 1 IO from the test wallet's own node: an unbonding entry with its unlock countdown
+    row = page.locator(f"#positions tbody tr:has(a[href='/nodes/{gamma}'])")
+    row.locator("button[data-action='request_unstake']").click()
+    page.fill("#tx-amount", "1")
+    page.get_by_role("button", name="Continue").click()
+    _sign_and_finalize(demo_net, page)
+    _until(page, lambda: "unlocks in" in row.inner_text(), "the unbonding entry on the wallet page")
+    entry = demo_net.get(f"/wallets/{wallet.address}")["positions"]
+    (mine,) = [p for p in entry if p["node"] == gamma]
+    assert [e["amount"] for e in mine["entries"]] == ["100000000"]
+    unlock = row.locator("td[data-label='Unlock']").inner_text()
+    assert "1 IO" in unlock and datetime.fromtimestamp(mine["entries"][0]["unlock_time"], UTC).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    ) in unlock
+
+    # claim: the wallet's whole claimable amount, then nothing left to claim
+    assert f"{int(claimable) // 10**8:,}" in page.locator("#claimable").inner_text()
+    page.locator("#rewards button[data-action='claim']").click()
+    _sign_and_finalize(demo_net, page)
+    _until(page, lambda: page.locator("#claimable").inner_text() == "0 IO", "claimable back to 0")
+    assert demo_net.get(f"/wallets/{wallet.address}/rewards")["claimed"] == claimable
+    assert page.locator("#rewards button[data-action='claim']").count() == 0
+    screenshot(page, "wallet-after-claim")
+    probe.assert_clean()
+
+
+def test_a_refused_transaction_names_the_program_error(demo_net: DemoNet, open_page: Any) -> None:
     wallet = TestWallet()
     alpha = demo_net.nodes["alpha"]  # carol already took half of its delegation room
     page, probe = open_page(demo_net.url + f"/nodes/{alpha}", wallet=wallet)

@@ -1,66 +1,66 @@
-// One view of a node, whatever route it came from: GET /nodes and /nodes/{node} (on main now) or
-// GET /marketplace/nodes (issue 10). The field names of issue 10/11 are read here and nowhere else, so a
-// rename there is a change in this one file. Missing fields are null and render as "—".
+// The one place that reads the API's field names (GET /marketplace/nodes, /nodes, /nodes/{node}/epochs,
+// /epochs, /wallets/{w}, /wallets/{w}/rewards, /invoices/{id}): a rename there is a change in this file.
+// Missing fields are null and render as "—". Amounts stay decimal strings of base units.
 
-function first(obj, ...names) {
-  for (const n of names) {
-    const v = n.split('.').reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
-    if (v !== undefined && v !== null) return v;
-  }
-  return null;
+function pick(obj, path) {
+  const v = path.split('.').reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+  return v === undefined ? null : v;
 }
 
-/** Uptime over a window in basis points: `uptime_7d_bps` or `uptime: {"7d": bps}` (or {bps}). */
-function uptimeBps(n, window) {
-  const v = first(n, `uptime_${window}_bps`, `uptime.${window}`, `uptime_bps.${window}`);
-  if (v !== null && typeof v === 'object') return first(v, 'bps', 'uptime_bps');
-  return v;
-}
+/** The basis of `estimated_apy_bps` (the route's description): never a promise. */
+export const APY_BASIS = "a delegator's yield after commission from the node's actual payouts of the last 7 days, annualized";
 
+/**
+ * A node from GET /marketplace/nodes (MarketNodeOut) or GET /nodes, /nodes/{node} (NodeOut): the fields one
+ * of them lacks are null.
+ */
 export function nodeView(n) {
-  const pending = first(n, 'pending_commission_bps', 'pending_commission.bps', 'commission.pending_bps');
+  const score = pick(n, 'score');
   return {
     raw: n,
     node: n.node,
-    nodeKey: first(n, 'node_key'),
-    name: first(n, 'name'),
-    operator: first(n, 'operator'),
-    gpuModel: first(n, 'gpu_model'),
-    gpuUnits: first(n, 'gpu_units'),
-    vramGb: first(n, 'vram_gb'),
-    region: first(n, 'region'),
-    description: first(n, 'description'),
-    recordStatus: first(n, 'record_status', 'registry_status', 'registry.status'),
-    recordReason: first(n, 'status_reason', 'record_status_reason', 'registry.status_reason'),
-    status: first(n, 'status'),
-    totalStake: first(n, 'total_stake', 'stake.total'),
-    operatorStake: first(n, 'operator_stake', 'stake.operator'),
-    delegatedStake: first(n, 'delegated_stake', 'stake.delegated'),
-    unbondingStake: first(n, 'unbonding_stake', 'stake.unbonding'),
-    delegatedShareBps: first(n, 'delegated_share_bps'),
-    capacityLeft: first(n, 'capacity_left', 'delegation_capacity_left', 'capacity.left'),
-    commissionBps: first(n, 'commission_bps', 'commission.bps'),
-    pendingCommissionBps: pending,
-    commissionEffectiveAt: first(n, 'commission_effective_at', 'pending_commission.effective_at',
-      'commission.effective_at'),
-    uptime24h: uptimeBps(n, '24h'),
-    uptime7d: uptimeBps(n, '7d'),
-    uptime30d: uptimeBps(n, '30d'),
-    uptimeSeries: first(n, 'uptime_by_epoch', 'uptime_history'),
-    compute7d: first(n, 'compute_7d_gpu_seconds', 'compute_gpu_seconds_7d', 'compute.7d'),
-    rewards24: first(n, 'rewards_24_epochs', 'rewards_last_24_epochs', 'rewards.last_24_epochs'),
-    apyBps: first(n, 'estimated_apy_bps', 'estimated_apy.bps'),
-    apyBasis: first(n, 'estimated_apy_basis', 'estimated_apy.basis', 'apy_basis'),
-    slashCount: first(n, 'slash_count', 'slashes.count'),
-    slashTotal: first(n, 'slash_total', 'slashes.total', 'slashed_total'),
-    lastSlashReason: first(n, 'last_slash_reason', 'slashes.last_reason'),
-    delegators: first(n, 'delegator_count', 'delegators'),
-    positions: first(n, 'positions'),
-    score: first(n, 'score', 'score.value'),
-    scoreVersion: first(n, 'score_version'),
-    scoreComponents: first(n, 'score_components', 'components'),
-    eligible: first(n, 'eligible'),
-    asOfSlot: first(n, 'as_of_slot', 'last_slot'),
+    nodeKey: pick(n, 'node_key'),
+    name: pick(n, 'name'),
+    operator: pick(n, 'operator'),
+    gpuModel: pick(n, 'gpu_model'),
+    gpuUnits: pick(n, 'gpu_units'),
+    vramGb: pick(n, 'vram_gb'),
+    region: pick(n, 'region'),
+    description: pick(n, 'description'),
+    recordStatus: pick(n, 'record_status'),
+    recordReason: pick(n, 'record_status_reason'),
+    status: pick(n, 'status'),
+    registeredAt: pick(n, 'registered_at'),
+    ageEpochs: pick(n, 'age_epochs'),
+    totalStake: pick(n, 'total_stake'),
+    operatorStake: pick(n, 'operator_stake'),
+    delegatedStake: pick(n, 'delegated_stake'),
+    unbondingStake: pick(n, 'unbonding_stake'),
+    minOperatorStake: pick(n, 'min_operator_stake'),
+    delegatedShareBps: pick(n, 'delegated_share_bps'),
+    capacityLeft: pick(n, 'capacity_left'),
+    commissionBps: pick(n, 'commission_bps'),
+    pendingCommissionBps: pick(n, 'pending_commission_bps'),
+    commissionEffectiveAt: pick(n, 'commission_effective_at'),
+    uptime24h: pick(n, 'uptime_24h_bps'),
+    uptime7d: pick(n, 'uptime_7d_bps'),
+    uptime30d: pick(n, 'uptime_30d_bps'),
+    compute7d: pick(n, 'compute_7d_gpu_seconds'),
+    rewards24: pick(n, 'rewards_24_epochs'),
+    apyBps: pick(n, 'estimated_apy_bps'),
+    slashCount: pick(n, 'slashes.count'),
+    slashTotal: pick(n, 'slashes.total') ?? pick(n, 'slashed_total'),
+    lastSlashReason: pick(n, 'slashes.last_reason'),
+    lastSlashAt: pick(n, 'slashes.last_at'),
+    delegators: pick(n, 'delegator_count'),
+    positions: pick(n, 'positions'),
+    score: score && typeof score === 'object' ? score.value : null,
+    scoreVersion: pick(n, 'score.version'),
+    eligible: pick(n, 'score.eligible'),
+    ineligibleReasons: pick(n, 'score.ineligible_reasons') ?? [],
+    // [{name, value, rank_bps, weight_bps}]
+    scoreComponents: pick(n, 'score.components') ?? [],
+    asOfSlot: pick(n, 'as_of_slot') ?? pick(n, 'last_slot'),
   };
 }
 
@@ -70,52 +70,121 @@ export function worstCommission(v) {
   return v.pendingCommissionBps !== null && v.pendingCommissionBps > now ? v.pendingCommissionBps : now;
 }
 
-/** One epoch row of GET /nodes/{node}/epochs (issue 11). */
+/** One row of GET /nodes/{node}/epochs (NodeEpochOut). */
 export function epochRowView(e) {
   return {
-    epoch: first(e, 'epoch', 'number', 'n'),
-    uptimeSeconds: first(e, 'uptime_seconds'),
-    uptimeBps: first(e, 'uptime_bps'),
-    verified: first(e, 'verified'),
-    reasons: first(e, 'reasons', 'reason_codes') ?? [],
-    reward: first(e, 'reward', 'payout', 'reward_total'),
-    start: first(e, 'start', 'start_time', 'starts_at'),
-    end: first(e, 'end', 'end_time', 'ends_at'),
+    epoch: e.epoch,
+    uptimeSeconds: pick(e, 'uptime_seconds'),
+    continuousSeconds: pick(e, 'continuous_uptime_seconds'),
+    verified: pick(e, 'verified'),
+    slashed: pick(e, 'slashed'),
+    eligible: pick(e, 'eligible'),
+    reasons: pick(e, 'reasons') ?? [],
+    reward: pick(e, 'reward'),
+    computeGpuSeconds: pick(e, 'compute_gpu_seconds'),
+    operatorCommission: pick(e, 'operator_commission'),
+    totalStake: pick(e, 'total_stake'),
   };
 }
 
-/** One epoch of GET /epochs (issue 11). */
+/** One epoch of GET /epochs (EpochOut). */
 export function epochView(e) {
   return {
-    epoch: first(e, 'epoch', 'number', 'n'),
-    state: first(e, 'state', 'status'),
-    root: first(e, 'root', 'merkle_root'),
-    inputsSha256: first(e, 'inputs_sha256'),
-    signature: first(e, 'signature', 'post_signature'),
-    totals: first(e, 'totals') ?? {},
-    start: first(e, 'start', 'start_time', 'starts_at'),
-    end: first(e, 'end', 'end_time', 'ends_at'),
+    epoch: e.epoch,
+    state: pick(e, 'state'),
+    start: pick(e, 'start_time'),
+    end: pick(e, 'end_time'),
+    root: pick(e, 'merkle_root'),
+    inputsSha256: pick(e, 'inputs_sha256'),
+    signature: pick(e, 'signature'),
+    postedIn: pick(e, 'posted_in'),
+    finalizedSlot: pick(e, 'finalized_slot'),
+    error: pick(e, 'error'),
+    // Amounts (base units) and counts, in the order the page lists them.
+    amounts: [
+      ['Emission', pick(e, 'emission')],
+      ['Payouts', pick(e, 'payouts_total')],
+      ['Community', pick(e, 'community')],
+      ['Unallocated', pick(e, 'unallocated')],
+      ['Lifetime totals', pick(e, 'cumulative_total')],
+    ],
+    nodes: pick(e, 'nodes'),
+    eligibleNodes: pick(e, 'eligible_nodes'),
   };
 }
 
-/** An invoice of GET /invoices/{id} (issue 12). */
+/** An unbonding entry of a position: {amount, value, unlock_time, withdrawable}. */
+function entryView(x) {
+  return { amount: x.amount, value: pick(x, 'value') ?? x.amount, unlockTime: x.unlock_time, withdrawable: Boolean(x.withdrawable) };
+}
+
+/** A position of GET /wallets/{w} (WalletPositionOut) or /wallets/{w}/positions (PositionOut). */
+export function positionView(p) {
+  return {
+    node: p.node,
+    nodeName: pick(p, 'node_name'),
+    isOperator: pick(p, 'is_operator'),
+    nodeStatus: pick(p, 'node_status'),
+    bonded: p.bonded,
+    unbonding: p.unbonding,
+    unlockTime: pick(p, 'unlock_time'),
+    withdrawable: p.withdrawable,
+    withdrawn: pick(p, 'withdrawn'),
+    entries: (pick(p, 'entries') ?? []).map(entryView),
+    commissionBps: pick(p, 'commission_bps'),
+    pendingCommissionBps: pick(p, 'pending_commission.bps'),
+    pendingCommissionAt: pick(p, 'pending_commission.effective_at'),
+  };
+}
+
+/** GET /wallets/{w} (WalletOut). */
+export function walletView(w) {
+  return {
+    wallet: w.wallet,
+    ioBalance: pick(w, 'io_balance.amount'),
+    ioBalanceError: pick(w, 'io_balance.error'),
+    bonded: pick(w, 'bonded'),
+    unbonding: pick(w, 'unbonding'),
+    withdrawable: pick(w, 'withdrawable'),
+    positions: (pick(w, 'positions') ?? []).map(positionView),
+    asOfSlot: pick(w, 'as_of_slot'),
+  };
+}
+
+/** GET /wallets/{w}/rewards. */
+export function rewardsView(r) {
+  return {
+    lifetimeTotal: pick(r, 'lifetime_total'),
+    claimed: pick(r, 'claimed'),
+    claimable: pick(r, 'claimable') ?? '0',
+    claims: pick(r, 'claims'),
+    epoch: pick(r, 'epoch'),
+    computedEpoch: pick(r, 'computed_epoch'),
+    computedTotal: pick(r, 'computed_total'),
+  };
+}
+
+/** GET /invoices/{id} (InvoiceOut). */
 export function invoiceView(i) {
   return {
-    id: first(i, 'id'),
-    status: first(i, 'status'),
-    amount: first(i, 'amount'),
-    currency: first(i, 'currency') ?? 'IO',
-    mint: first(i, 'mint'),
-    decimals: first(i, 'decimals'),
-    paid: first(i, 'paid', 'amount_paid', 'paid_finalized'),
-    seen: first(i, 'seen', 'amount_seen', 'paid_pending'),
-    description: first(i, 'description'),
-    reference: first(i, 'reference'),
-    recipient: first(i, 'recipient'),
-    solanaPayUrl: first(i, 'solana_pay_url'),
-    txRequestUrl: first(i, 'transaction_request_url'),
-    expiresAt: first(i, 'expires_at'),
-    flags: first(i, 'flags') ?? [],
-    asOfSlot: first(i, 'as_of_slot'),
+    id: pick(i, 'id'),
+    status: pick(i, 'status'),
+    amount: pick(i, 'amount'),
+    currency: pick(i, 'currency') ?? 'IO',
+    mint: pick(i, 'mint'),
+    feeBps: pick(i, 'fee_bps'),
+    paid: pick(i, 'paid'),
+    pending: pick(i, 'pending'),
+    excess: pick(i, 'excess'),
+    description: pick(i, 'description'),
+    reference: pick(i, 'reference'),
+    recipient: pick(i, 'recipient'),
+    solanaPayUrl: pick(i, 'solana_pay_url'),
+    txRequestUrl: pick(i, 'transaction_request_url'),
+    createdAt: pick(i, 'created_at'),
+    expiresAt: pick(i, 'expires_at'),
+    flags: pick(i, 'flags') ?? [],
+    transfers: pick(i, 'transfers') ?? [],
+    asOfSlot: pick(i, 'as_of_slot'),
   };
 }

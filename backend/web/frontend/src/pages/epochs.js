@@ -1,22 +1,23 @@
-// Epochs (/epochs): each epoch's state, root, totals and links to its published input and output
-// (GET /epochs, /epochs/{n}/input, /epochs/{n}/output: issue 11).
+// Epochs (/epochs): each epoch's state, period (UTC), merkle root, inputs sha256, the post's signature, totals
+// and links to its published input and output documents (GET /epochs, /epochs/{n}/input, /epochs/{n}/output).
 import { describe, get, qs } from '../api.js';
 import { has } from '../config.js';
 import { $, amountEl, badge, fill, h, keyEl, setStatus, table, timeEl, unavailable } from '../dom.js';
+import { utc } from '../time.js';
 import { epochView } from '../views.js';
 
-const KIND = { finalized: 'ok', posted: 'info', computed: 'info', closing: 'warn', open: '' };
+const KIND = { finalized: 'ok', posted: 'info', computed: 'info', superseded: 'info', closing: 'warn', open: '' };
 const PAGE = 50;
 
-function totals(t) {
-  const entries = Object.entries(t ?? {});
-  if (!entries.length) return '—';
-  // Decimal strings are amounts in base units (the API's rule); numbers are counts.
-  return h('ul', { class: 'small plain' }, entries.map(([k, v]) => h('li', {}, `${k.replaceAll('_', ' ')}: `,
-    typeof v === 'string' && /^\d+$/.test(v) ? amountEl(v) : String(v))));
+function totals(e) {
+  const items = e.amounts.filter(([, v]) => v !== null).map(([k, v]) => h('li', {}, `${k}: `, amountEl(v, { symbol: 'IO' })));
+  if (e.nodes !== null) items.push(h('li', {}, `Eligible nodes: ${e.eligibleNodes ?? 0} of ${e.nodes}`));
+  return items.length ? h('ul', { class: 'small plain' }, items) : '—';
 }
 
-function links(n) {
+function links(e) {
+  if (!e.inputsSha256) return '—'; // no document before the epoch is closed
+  const n = e.epoch;
   const out = [];
   if (has('epoch_input')) out.push(h('a', { href: `/epochs/${n}/input` }, 'input'));
   if (has('epoch_output')) out.push(h('a', { href: `/epochs/${n}/output` }, 'output'));
@@ -46,16 +47,17 @@ export async function epochsPage() {
     setStatus(status, `${rows.length} epoch${rows.length === 1 ? '' : 's'}.`);
     fill(box, rows.length ? table(
       [{ label: 'Epoch' }, { label: 'State' }, { label: 'Period (UTC)' }, { label: 'Root' }, { label: 'Inputs sha256' },
-        { label: 'Posted by' }, { label: 'Totals' }, { label: 'Published' }],
+        { label: 'Post' }, { label: 'Totals' }, { label: 'Published' }],
       rows.map((e) => [
         String(e.epoch),
         badge(e.state ?? '—', KIND[e.state] ?? ''),
-        e.start !== null ? [timeEl(e.start, e.epoch), h('span', { class: 'sub' }, 'to ', timeEl(e.end))] : '—',
+        e.start !== null ? [timeEl(e.start, e.epoch), h('span', { class: 'sub' }, 'to ', utc(e.end))] : '—',
         keyEl(e.root),
         keyEl(e.inputsSha256),
-        keyEl(e.signature),
-        totals(e.totals),
-        links(e.epoch),
+        e.signature ? [keyEl(e.signature), e.postedIn !== null && e.postedIn !== e.epoch ? h('span', { class: 'sub' }, `with epoch ${e.postedIn}`) : null]
+          : e.postedIn !== null ? `with epoch ${e.postedIn}` : '—',
+        [totals(e), e.error ? h('span', { class: 'sub error' }, e.error) : null],
+        links(e),
       ]),
       { caption: 'Epochs, newest first' },
     ) : h('p', { class: 'muted' }, 'No epoch has closed yet.'));

@@ -1,16 +1,18 @@
 // Invoice (/pay/{invoice}): amount, Solana Pay QR codes, and a status that follows the payment without a
-// reload (GET /invoices/{id}, issue 12: open -> seen -> paid, partially_paid, overpaid, expired, late ...).
+// reload (GET /invoices/{id}: open -> seen -> paid, partially_paid, overpaid, expired; flags late, wrong_mint).
 import { describe, get } from '../api.js';
 import { config, has, hasAction, pageArgs } from '../config.js';
 import { $, amountEl, badge, facts, fill, h, keyEl, notice, setStatus, timeEl, unavailable } from '../dom.js';
 import { duration, nowSeconds } from '../time.js';
 import { openTx } from '../txflow.js';
-import { formatUnits } from '../units.js';
+import { formatBps, formatUnits } from '../units.js';
 import { invoiceView } from '../views.js';
 
 const POLL_MS = 2000;
 /** Statuses after which nothing changes by itself; the page stops polling. */
-const FINAL = new Set(['paid', 'overpaid', 'expired', 'cancelled', 'refunded']);
+const FINAL = new Set(['paid', 'overpaid']);
+/** An expired invoice can still be paid late (flag ``late``): it is asked less often. */
+const EXPIRED_POLL_MS = 10000;
 const KIND = { open: 'info', seen: 'warn', partially_paid: 'warn', paid: 'ok', overpaid: 'ok', expired: 'err', late: 'warn' };
 const SAYS = {
   open: 'Waiting for your payment.',
@@ -42,6 +44,10 @@ export function txRequestAction(url) {
   return { action: decodeURIComponent(m[1]), params: Object.fromEntries(u.searchParams) };
 }
 
+function statusLine(v) {
+  return `${SAYS[v.status] ?? ''}${v.asOfSlot ? ` (as of finalized slot ${v.asOfSlot})` : ''}`;
+}
+
 function qr(url, alt) {
   return h('img', { class: 'qr', src: `/web/qr.svg?data=${encodeURIComponent(url)}`, alt });
 }
@@ -50,14 +56,14 @@ function render(box, v) {
   const decimals = decimalsOf(v);
   const symbol = config.currencies[v.currency]?.symbol ?? v.currency;
   const tx = txRequestAction(v.txRequestUrl);
-  const open = !FINAL.has(v.status);
+  const open = !FINAL.has(v.status) && v.status !== 'expired';
   fill(box,
     v.description ? h('p', { class: 'lede' }, v.description) : null,
     h('p', { class: 'amount-big', id: 'invoice-amount' }, amountEl(v.amount, { decimals, symbol })),
     h('p', {}, 'Status: ', h('span', { id: 'invoice-state' }, badge(v.status ?? 'unknown', KIND[v.status] ?? '')),
       (v.flags ?? []).map((f) => [' ', badge(f, 'warn')])),
     h('p', { id: 'invoice-status', class: 'status', role: 'status', 'aria-live': 'polite' },
-      `${SAYS[v.status] ?? ''}${v.asOfSlot ? ` (as of slot ${v.asOfSlot})` : ''}`),
+      statusLine(v)),
     open ? h('div', { class: 'pay-grid' },
       v.solanaPayUrl ? h('div', {}, h('h2', {}, 'Scan to pay'), qr(v.solanaPayUrl, `QR code of the Solana Pay payment link for ${formatUnits(v.amount ?? '0', decimals)} ${symbol}`),
         h('p', { class: 'small' }, h('a', { href: v.solanaPayUrl }, 'Open in a wallet app'))) : null,
@@ -67,8 +73,11 @@ function render(box, v) {
     ) : null,
     facts([
       v.expiresAt ? ['Expires', [timeEl(v.expiresAt), open ? h('span', { class: 'sub' }, v.expiresAt > nowSeconds() ? `in ${duration(v.expiresAt - nowSeconds())}` : 'expired') : null]] : null,
-      v.paid !== null ? ['Paid (finalized)', amountEl(v.paid, { decimals, symbol })] : null,
-      v.seen !== null ? ['Seen (pending)', amountEl(v.seen, { decimals, symbol })] : null,
+      ['Paid (finalized)', h('span', { id: 'invoice-paid' }, amountEl(v.paid, { decimals, symbol }))],
+      v.pending && v.pending !== '0' ? ['Seen, not finalized yet', amountEl(v.pending, { decimals, symbol })] : null,
+      v.excess && v.excess !== '0' ? ['Above the amount (on your balance)', amountEl(v.excess, { decimals, symbol })] : null,
+      v.feeBps ? ['Fee', `${formatBps(v.feeBps)} (taken when booked)`] : null,
+      v.createdAt ? ['Created', timeEl(v.createdAt)] : null,
       ['Recipient', keyEl(v.recipient)],
       ['Reference', keyEl(v.reference)],
       v.mint ? ['Mint', keyEl(v.mint)] : null,
@@ -94,15 +103,22 @@ export async function invoicePage() {
       if (r.status === 404 && last === null) return;
     } else {
       const v = invoiceView(r.data);
-      const key = JSON.stringify([v.status, v.paid, v.seen, v.flags, v.asOfSlot]);
+      // Redraw when the invoice changed (not on every slot the indexer reads: the QR code would flicker).
+      const key = JSON.stringify([v.status, v.paid, v.pending, v.excess, v.flags]);
       if (key !== last) {
         const focused = document.activeElement?.id;
         render(box, v);
         if (focused) document.getElementById(focused)?.focus();
         last = key;
+      } else {
+        setStatus($('#invoice-status'), statusLine(v));
       }
       document.body.dataset.invoiceStatus = v.status ?? '';
       if (FINAL.has(v.status)) return;
+      if (v.status === 'expired') {
+        setTimeout(poll, EXPIRED_POLL_MS);
+        return;
+      }
     }
     setTimeout(poll, POLL_MS);
   };

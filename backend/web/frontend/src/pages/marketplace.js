@@ -1,26 +1,30 @@
-// Marketplace (/): the nodes table, sortable and filterable like GET /marketplace/nodes (issue 10). Until that
-// route exists the page lists GET /nodes and sorts and filters what it has (stake, commission) in the page.
-import { describe, get, getAll, qs } from '../api.js';
+// Marketplace (/): the nodes table of GET /marketplace/nodes, sorted and filtered by the API (sort, gpu_model,
+// region, min_uptime_bps on 30-day uptime, max_commission_bps counting a scheduled increase, has_capacity) and
+// paged with its cursor; every score component, the estimated APY with its basis, an uptime sparkline per node
+// (GET /nodes/{node}/epochs) and a Delegate action (the stake transaction request).
+import { describe, get, qs } from '../api.js';
 import { sparkline } from '../charts.js';
 import { config, has } from '../config.js';
-import { $, amountEl, badge, fill, h, keyEl, notice, setStatus, short, timeEl, unavailable } from '../dom.js';
+import { $, amountEl, badge, fill, h, keyEl, setStatus, short, timeEl, unavailable } from '../dom.js';
 import { txButton } from '../txflow.js';
-import { AmountError, cmpUnits, formatBps, parseBps } from '../units.js';
-import { epochRowView, nodeView, worstCommission } from '../views.js';
+import { AmountError, formatBps, formatUnits, parseBps } from '../units.js';
+import { APY_BASIS, epochRowView, nodeView } from '../views.js';
 
 const SORTS = ['score', 'estimated_apy', 'commission', 'capacity', 'stake', 'uptime'];
-/** What the page can sort and filter by itself over GET /nodes. */
-const LOCAL_SORTS = new Set(['commission', 'stake']);
-const LOCAL_FILTERS = new Set(['max_commission']);
 const PAGE = 50;
+/** How a score component's input reads (GET /marketplace/score names the components). */
+const COMPONENT_INPUT = {
+  commission: (v) => formatBps(v),
+  uptime: (v) => `${formatBps(v)} (30 days)`,
+  age: (v) => `${v} s registered`,
+  compute: (v) => `${v} GPU-s (7 days)`,
+};
 
 function readState() {
   const q = new URLSearchParams(window.location.search);
-  const market = has('marketplace');
-  let sort = q.get('sort') ?? (market ? 'score' : 'stake');
-  if (!SORTS.includes(sort) || (!market && !LOCAL_SORTS.has(sort))) sort = market ? 'score' : 'stake';
+  const sort = q.get('sort') ?? 'score';
   return {
-    sort,
+    sort: SORTS.includes(sort) ? sort : 'score',
     gpu_model: q.get('gpu_model') ?? '',
     region: q.get('region') ?? '',
     min_uptime: q.get('min_uptime') ?? '',
@@ -52,27 +56,13 @@ function bpsFilters(state, form) {
   return out;
 }
 
-function setupForm(form, state, market) {
+function setupForm(form, state) {
   form.elements.sort.value = state.sort;
   form.elements.min_uptime.value = state.min_uptime;
   form.elements.max_commission.value = state.max_commission;
   form.elements.has_capacity.checked = state.has_capacity;
-  for (const opt of form.elements.sort.options) {
-    if (!market && !LOCAL_SORTS.has(opt.value)) {
-      opt.disabled = true;
-      opt.textContent = `${opt.textContent} (not available yet)`;
-    }
-  }
-  const off = ['gpu_model', 'region', 'min_uptime', 'has_capacity'].filter((n) => !market && !LOCAL_FILTERS.has(n));
-  for (const name of off) form.elements[name].disabled = true;
-  const note = $('#filters-note');
-  if (!market) {
-    note.textContent = 'Sorting by score, APY, capacity or uptime and filtering by GPU model, region, uptime or '
-      + 'capacity come with the marketplace API (GET /marketplace/nodes), not available yet on this server. '
-      + 'Commission filters count a scheduled increase.';
-  } else {
-    note.textContent = 'Commission filters count a scheduled increase. The score is published: see how it is made below.';
-  }
+  $('#filters-note').textContent = 'Uptime filters on 30 days; commission filters count a scheduled increase. '
+    + 'The score is published: see how it is made below.';
 }
 
 function setOptions(select, values, chosen) {
@@ -81,29 +71,14 @@ function setOptions(select, values, chosen) {
   select.value = chosen;
 }
 
-function headerButtons(table, state, market, apply) {
+function headerButtons(table, state, apply) {
   for (const th of table.querySelectorAll('th[data-sort]')) {
     const key = th.dataset.sort;
-    const label = th.textContent;
+    const label = th.querySelector('button')?.textContent ?? th.textContent;
     th.removeAttribute('aria-sort');
-    if (!market && !LOCAL_SORTS.has(key)) continue;
     if (key === state.sort) th.setAttribute('aria-sort', key === 'commission' ? 'ascending' : 'descending');
     fill(th, h('button', { type: 'button', class: 'sort', 'data-sort': key, onclick: () => apply({ sort: key }) }, label));
   }
-}
-
-function localSort(views, sort) {
-  const byStake = (a, b) => cmpUnits(b.totalStake ?? '0', a.totalStake ?? '0');
-  const cmp = sort === 'commission'
-    ? (a, b) => worstCommission(a) - worstCommission(b) || byStake(a, b)
-    : byStake;
-  return [...views].sort((a, b) => cmp(a, b) || (a.node < b.node ? -1 : 1));
-}
-
-function localFilter(views, bps) {
-  if (bps.max_commission_bps === undefined) return views;
-  const max = Number(bps.max_commission_bps);
-  return views.filter((v) => worstCommission(v) <= max);
 }
 
 function commissionCell(v) {
@@ -116,41 +91,40 @@ function commissionCell(v) {
 
 function scoreCell(v) {
   if (v.score === null) return h('span', { class: 'muted' }, '—');
-  const comps = v.scoreComponents && typeof v.scoreComponents === 'object' ? Object.entries(v.scoreComponents) : [];
-  const text = String(v.score);
-  if (!comps.length) return text;
-  return h('details', {}, h('summary', {}, text),
-    h('ul', { class: 'small' }, comps.map(([k, c]) => h('li', {}, `${k.replaceAll('_', ' ')}: ${typeof c === 'object' ? JSON.stringify(c) : c}`))));
+  const text = `${formatUnits(String(v.score), 2, { group: false })} / 100`;
+  const reasons = v.ineligibleReasons.length
+    ? h('span', { class: 'sub' }, badge(`not eligible: ${v.ineligibleReasons.join(', ').replaceAll('_', ' ')}`, 'warn')) : null;
+  if (!v.scoreComponents.length) return [text, reasons];
+  return [h('details', { class: 'score' }, h('summary', {}, text, h('span', { class: 'sr-only' }, ' (components)')),
+    h('ul', { class: 'small plain' }, v.scoreComponents.map((c) => h('li', { 'data-component': c.name },
+      `${c.name}: `, c.value === null ? 'no data' : (COMPONENT_INPUT[c.name] ?? String)(c.value),
+      ` → rank ${formatBps(c.rank_bps)} × weight ${formatBps(c.weight_bps)}`)))), reasons];
 }
 
 function uptimeCell(v, sparks) {
-  const pct = v.uptime7d !== null ? h('span', {}, formatBps(v.uptime7d), h('span', { class: 'sub' }, '7 days')) : null;
   const spark = h('span', { class: 'spark-slot', 'data-node': v.node });
-  if (Array.isArray(v.uptimeSeries)) {
-    const fr = v.uptimeSeries.map((x) => (typeof x === 'object' ? Number(x.uptime_bps ?? 0) : Number(x)) / 10000);
-    spark.append(sparkline(fr, `Uptime per epoch of ${v.name ?? short(v.node)}`));
-  } else if (has('node_epochs')) {
-    sparks.push([spark, v]);
-  }
-  if (!pct && !spark.childNodes.length && !has('node_epochs')) return h('span', { class: 'muted' }, '—');
-  return [pct, spark];
+  if (v.nodeKey !== null) sparks.push([spark, v]);
+  if (v.uptime7d === null) return [h('span', { class: 'muted' }, 'no epochs yet'), spark];
+  return [h('span', {}, formatBps(v.uptime7d), h('span', { class: 'sub' }, '7 days')),
+    h('span', { class: 'sub' }, `24 h ${formatBps(v.uptime24h)} · 30 d ${formatBps(v.uptime30d)}`), spark];
 }
 
-/** Uptime sparklines from GET /nodes/{node}/epochs (issue 11), a few requests at a time. */
+/** Uptime sparklines from GET /nodes/{node}/epochs (uptime seconds / epoch length), a few requests at a time. */
 async function loadSparks(sparks) {
+  const epochLen = config.epoch?.seconds;
+  if (!epochLen || !has('node_epochs')) return;
   const work = [...sparks];
   const worker = async () => {
     for (let item = work.shift(); item; item = work.shift()) {
       const [slot, v] = item;
       const r = await get(`/nodes/${v.node}/epochs?limit=24`);
-      if (!r.ok) continue;
-      const rows = (r.data.items ?? r.data.epochs ?? []).map(epochRowView).reverse();
-      const epochLen = config.epoch?.seconds;
-      const fr = rows.map((e) => (e.uptimeBps !== null ? e.uptimeBps / 10000 : epochLen ? e.uptimeSeconds / epochLen : 0));
+      if (!r.ok || !r.data.items.length) continue;
+      const rows = r.data.items.map(epochRowView).reverse();
+      const fr = rows.map((e) => (e.uptimeSeconds ?? 0) / epochLen);
       fill(slot, sparkline(fr, `Uptime of the last ${fr.length} epochs of ${v.name ?? short(v.node)}`));
     }
   };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+  await Promise.all([worker(), worker(), worker()]);
 }
 
 function row(v, sparks) {
@@ -158,15 +132,19 @@ function row(v, sparks) {
   const cells = [
     ['Node', [h('a', { href: `/nodes/${v.node}` }, name), h('span', { class: 'sub' }, v.name ? [keyEl(v.node), ' '] : null,
       badge(v.status ?? 'unknown', v.status === 'active' ? 'ok' : 'warn'),
-      v.recordStatus && v.recordStatus !== 'registered' ? [' ', badge(v.recordStatus, 'warn')] : null)]],
+      v.recordStatus && v.recordStatus !== 'registered' ? [' ', badge(v.recordStatus, 'warn')] : null,
+      v.slashCount ? [' ', badge(`slashed ${v.slashCount}×`, 'err')] : null)]],
     ['GPUs', [`${v.gpuUnits ?? '?'} × ${v.gpuModel ?? 'GPU'}`,
-      (v.vramGb || v.region) ? h('span', { class: 'sub' }, [v.vramGb ? `${v.vramGb} GB` : null, v.region].filter(Boolean).join(' · ')) : null]],
+      (v.vramGb || v.region) ? h('span', { class: 'sub' }, [v.vramGb ? `${v.vramGb} GB` : null, v.region].filter(Boolean).join(' · ')) : null,
+      v.compute7d !== null ? h('span', { class: 'sub' }, `${v.compute7d} GPU-s in 7 d`) : null]],
     ['Score', scoreCell(v)],
-    ['Est. APY', v.apyBps !== null ? [formatBps(v.apyBps), v.apyBasis ? h('span', { class: 'sub' }, String(v.apyBasis)) : null]
-      : h('span', { class: 'muted' }, '—')],
+    ['Est. APY', v.apyBps !== null
+      ? [h('span', { title: APY_BASIS }, formatBps(v.apyBps)), h('span', { class: 'sub' }, 'from 7-day payouts')]
+      : h('span', { class: 'muted', title: APY_BASIS }, 'no payouts yet')],
     ['Commission', commissionCell(v)],
     ['Total stake (IO)', [amountEl(v.totalStake), h('span', { class: 'sub' }, 'operator ', amountEl(v.operatorStake),
-      ' · delegated ', amountEl(v.delegatedStake))]],
+      ' · delegated ', amountEl(v.delegatedStake)),
+    v.delegators !== null ? h('span', { class: 'sub' }, `${v.delegators} delegator${v.delegators === 1 ? '' : 's'}`) : null]],
     ['Capacity left (IO)', amountEl(v.capacityLeft)],
     ['Uptime', uptimeCell(v, sparks)],
     ['', txButton('Delegate', {
@@ -184,31 +162,19 @@ function row(v, sparks) {
 }
 
 export async function marketplacePage() {
-  const market = has('marketplace');
   const form = $('#filters');
   const status = $('#market-status');
   const tbody = $('#nodes tbody');
   const more = $('#more');
   let state = readState();
-  setupForm(form, state, market);
-  if (!market) {
-    fill($('#market-notice'), unavailable('Scores, estimated APY, uptime and capacity', 'GET /marketplace/nodes'));
-  }
-  if (!has('nodes') && !market) {
-    setStatus(status, 'This server lists no nodes.', { error: true });
+  setupForm(form, state);
+  if (!has('marketplace')) {
+    fill($('#market-notice'), unavailable('The marketplace', 'GET /marketplace/nodes'));
+    setStatus(status, '');
     return;
   }
 
   let cursor = null;
-  let views = [];
-  const render = (append) => {
-    const sparks = [];
-    const rows = views.map((v) => row(v, sparks));
-    if (append) tbody.append(...rows);
-    else fill(tbody, rows);
-    loadSparks(sparks);
-  };
-
   const load = async (append = false) => {
     let bps;
     try {
@@ -218,37 +184,27 @@ export async function marketplacePage() {
       return;
     }
     setStatus(status, 'Loading nodes…');
-    if (market) {
-      const params = {
-        sort: state.sort, gpu_model: state.gpu_model, region: state.region, has_capacity: state.has_capacity,
-        ...bps, limit: PAGE, cursor: append ? cursor : null,
-      };
-      const r = await get(`/marketplace/nodes${qs(params)}`);
-      if (!r.ok) return setStatus(status, `Could not load the marketplace: ${describe(r)}`, { error: true });
-      const page = (r.data.items ?? r.data.nodes ?? []).map(nodeView);
-      cursor = r.data.next_cursor ?? null;
-      views = page;
-      render(append);
-      more.hidden = !cursor;
-      const all = [...tbody.querySelectorAll('tr')].length;
-      setOptions(form.elements.gpu_model, page.map((v) => v.gpuModel).filter(Boolean), state.gpu_model);
-      setOptions(form.elements.region, page.map((v) => v.region).filter(Boolean), state.region);
-      setStatus(status, `${all} node${all === 1 ? '' : 's'}, sorted by ${form.elements.sort.selectedOptions[0].textContent.toLowerCase()}.`);
-    } else {
-      const r = await getAll('/nodes');
-      if (!r.ok) return setStatus(status, `Could not load nodes: ${describe(r)}`, { error: true });
-      const all = r.data.items.map(nodeView);
-      views = localSort(localFilter(all, bps), state.sort);
-      render(false);
-      more.hidden = true;
-      const hidden = all.length - views.length;
-      setStatus(status, `${views.length} node${views.length === 1 ? '' : 's'}${hidden ? ` (${hidden} filtered out)` : ''}, `
-        + `sorted by ${form.elements.sort.selectedOptions[0].textContent.toLowerCase()}.`);
-    }
-    headerButtons($('#nodes'), state, market, apply);
-    if (!views.length && !append) {
-      fill(tbody, h('tr', {}, h('td', { colspan: 9, 'data-label': '' }, 'No node matches these filters.')));
-    }
+    const params = {
+      sort: state.sort, gpu_model: state.gpu_model, region: state.region, has_capacity: state.has_capacity,
+      ...bps, limit: PAGE, cursor: append ? cursor : null,
+    };
+    const r = await get(`/marketplace/nodes${qs(params)}`);
+    if (!r.ok) return setStatus(status, `Could not load the marketplace: ${describe(r)}`, { error: true });
+    const views = r.data.items.map(nodeView);
+    cursor = r.data.next_cursor ?? null;
+    const sparks = [];
+    const rows = views.map((v) => row(v, sparks));
+    if (append) tbody.append(...rows);
+    else fill(tbody, rows);
+    loadSparks(sparks);
+    more.hidden = !cursor;
+    const all = tbody.querySelectorAll('tr[data-node]').length;
+    setOptions(form.elements.gpu_model, views.map((v) => v.gpuModel).filter(Boolean), state.gpu_model);
+    setOptions(form.elements.region, views.map((v) => v.region).filter(Boolean), state.region);
+    const asOf = r.data.as_of_slot !== null ? [' Stats as of slot ', String(r.data.as_of_slot), ', refreshed ', timeEl(r.data.refreshed_at), '.'] : ' Stats not refreshed yet.';
+    fill(status, `${all} node${all === 1 ? '' : 's'}, sorted by ${form.elements.sort.selectedOptions[0].textContent.toLowerCase()}.`, asOf);
+    headerButtons($('#nodes'), state, apply);
+    if (!all) fill(tbody, h('tr', {}, h('td', { colspan: 9, 'data-label': '' }, 'No node matches these filters.')));
   };
 
   const apply = (changes = {}) => {
@@ -277,14 +233,16 @@ export async function marketplacePage() {
   more.addEventListener('click', () => load(true));
   window.addEventListener('iog:tx-finalized', () => setTimeout(() => load(false), 3000));
 
-  if (market && has('score')) {
+  if (has('score')) {
     get('/marketplace/score').then((r) => {
       if (!r.ok) return;
       const d = r.data;
-      $('#filters-note').append(' ', h('details', { class: 'small' }, h('summary', {}, `How the score is made (version ${d.score_version ?? d.version ?? '?'})`),
-        h('pre', { class: 'small' }, JSON.stringify(d, null, 2))));
+      $('#filters-note').append(' ', h('details', { class: 'small', id: 'score-doc' }, h('summary', {}, `How the score is made (version ${d.version})`),
+        h('p', {}, d.summary, ' ', d.formula, '.'),
+        h('ul', {}, d.components.map((c) => h('li', {}, `${c.name} (weight ${formatBps(c.weight_bps)}): ${c.input}; ${c.better} is better; missing ${c.when_missing}.`))),
+        h('p', {}, `Rank: ${d.rank}.`),
+        h('p', {}, 'Eligible: ', d.eligibility.join('; '), '.')));
     });
   }
   await load(false);
-  if (!market) $('#market-notice').append(notice('muted', 'Showing the nodes of GET /nodes, as of the finalized slot the indexer has read.'));
 }

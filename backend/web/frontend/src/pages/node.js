@@ -1,10 +1,11 @@
-// Node (/nodes/{node}): registry facts, stake breakdown, commission, slashes, uptime and rewards per epoch
-// (GET /nodes/{node}/epochs, issue 11), delegators (GET /nodes/{node}/positions).
+// Node (/nodes/{node}): registry facts and stake breakdown (GET /nodes/{node}), commission schedule, slashes,
+// uptime and rewards per epoch with the reasons an epoch paid nothing (GET /nodes/{node}/epochs), delegators
+// (GET /nodes/{node}/positions).
 import { describe, get, getAll } from '../api.js';
 import { bars } from '../charts.js';
 import { config, has, pageArgs } from '../config.js';
 import { $, amountEl, badge, facts, fill, h, keyEl, notice, setStatus, short, table, timeEl, unavailable } from '../dom.js';
-import { duration, nowSeconds } from '../time.js';
+import { duration, nowSeconds, when } from '../time.js';
 import { txButton } from '../txflow.js';
 import { formatBps, formatUnits, ratio } from '../units.js';
 import { epochRowView, nodeView } from '../views.js';
@@ -44,7 +45,7 @@ function stake(v) {
       ...parts.map(([label, units, color]) => [h('span', {}, h('span', { class: 'legend-swatch', style: `background:${color}` }), label), amountEl(units, { symbol: 'IO' })]),
       ['Delegated share', formatBps(v.delegatedShareBps)],
       ['Unbonding', amountEl(v.unbondingStake, { symbol: 'IO' })],
-      ['Capacity left', v.capacityLeft !== null ? amountEl(v.capacityLeft, { symbol: 'IO' }) : h('span', { class: 'muted' }, 'not available yet')],
+      v.capacityLeft !== null ? ['Capacity left', amountEl(v.capacityLeft, { symbol: 'IO' })] : null,
     ]),
   ];
 }
@@ -58,41 +59,52 @@ function commission(v) {
   ]);
 }
 
-function slashes(v) {
+function slashes(v, slashedEpochs) {
   return facts([
     ['Slashed in total', amountEl(v.slashTotal ?? '0', { symbol: 'IO' })],
-    ['Slashes', v.slashCount ?? (v.slashTotal && v.slashTotal !== '0' ? 'at least one' : 'none')],
-    v.lastSlashReason ? ['Last reason', v.lastSlashReason] : null,
+    ['Epochs with a slash', slashedEpochs === null ? '—' : slashedEpochs.length ? slashedEpochs.join(', ') : 'none'],
   ]);
 }
 
+/** Epoch N's start time (UTC) from the server's epoch clock. */
+function epochStart(n) {
+  const c = config.epoch;
+  return c ? c.genesis + n * c.seconds : null;
+}
+
+/** Uptime and rewards per epoch, and why an epoch paid nothing; returns the epochs with a slash (null: none read). */
 async function epochs(box, node) {
   if (!has('node_epochs')) {
     fill(box, unavailable('Uptime, verification and rewards per epoch', 'GET /nodes/{node}/epochs'));
-    return;
+    return null;
   }
   const r = await get(`/nodes/${node}/epochs?limit=48`);
   if (!r.ok) {
     fill(box, notice('error', `Could not load epochs: ${describe(r)}`));
-    return;
+    return null;
   }
-  const rows = (r.data.items ?? r.data.epochs ?? []).map(epochRowView).sort((a, b) => a.epoch - b.epoch);
+  const rows = r.data.items.map(epochRowView).sort((a, b) => a.epoch - b.epoch);
   const epochLen = config.epoch?.seconds ?? null;
-  const up = (e) => (e.uptimeBps !== null ? e.uptimeBps / 10000 : epochLen ? e.uptimeSeconds / epochLen : 0);
   let maxReward = '0';
   for (const e of rows) if (BigInt(e.reward ?? 0) > BigInt(maxReward)) maxReward = String(e.reward);
-  const zero = rows.filter((e) => (e.reward ?? '0') === '0' || e.reward === 0);
+  const zero = rows.filter((e) => (e.reward ?? '0') === '0');
+  const uptimeText = (e) => (epochLen ? `${formatBps(Math.floor((e.uptimeSeconds * 10000) / epochLen))} (${e.uptimeSeconds} s)` : `${e.uptimeSeconds} s`);
   fill(box,
-    bars(rows.map((e) => ({ label: String(e.epoch), value: up(e), text: e.uptimeBps !== null ? formatBps(e.uptimeBps) : `${e.uptimeSeconds ?? 0} s` })),
+    rows.length ? h('p', { class: 'small muted' }, `Epochs ${rows[0].epoch} to ${rows[rows.length - 1].epoch}`,
+      epochLen ? ` of ${epochLen / 60} minutes, from ${when(epochStart(rows[0].epoch), rows[0].epoch)}.` : '.') : null,
+    bars(rows.map((e) => ({ label: String(e.epoch), value: epochLen ? e.uptimeSeconds / epochLen : 0, text: uptimeText(e) })),
       { title: 'Uptime per epoch' }),
     bars(rows.map((e) => ({ label: String(e.epoch), value: ratio(e.reward ?? 0, maxReward), text: `${formatUnits(String(e.reward ?? 0), config.io.decimals)} IO` })),
       { title: 'Rewards per epoch (IO)', color: '#1f7a4d' }),
     h('h3', {}, 'Epochs that paid nothing'),
     zero.length
-      ? table([{ label: 'Epoch' }, { label: 'Verified' }, { label: 'Reasons' }],
-        zero.map((e) => [String(e.epoch), e.verified === null ? '—' : e.verified ? 'yes' : 'no', (e.reasons ?? []).join(', ') || '—']),
+      ? table([{ label: 'Epoch' }, { label: 'Started (UTC)' }, { label: 'Uptime' }, { label: 'Verified' }, { label: 'Reasons' }],
+        zero.map((e) => [String(e.epoch), timeEl(epochStart(e.epoch), e.epoch), uptimeText(e),
+          e.verified === null ? '—' : e.verified ? 'yes' : 'no',
+          h('span', { class: 'reasons' }, e.reasons.join(', ') || '—')]),
         { caption: 'Epochs in which this node earned nothing, and why' })
-      : h('p', { class: 'muted' }, 'None in the epochs shown.'));
+      : h('p', { class: 'muted' }, rows.length ? 'None in the epochs shown.' : 'No epoch has closed yet.'));
+  return rows.filter((e) => e.slashed).map((e) => String(e.epoch));
 }
 
 async function delegators(box, v) {
@@ -139,6 +151,6 @@ export async function nodePage() {
   fill($('#registry'), registry(v));
   fill($('#stake'), stake(v));
   fill($('#commission'), commission(v));
-  fill($('#slashes'), slashes(v));
-  await Promise.all([epochs($('#epochs'), v.node), delegators($('#delegators'), v)]);
+  const [slashed] = await Promise.all([epochs($('#epochs'), v.node), delegators($('#delegators'), v)]);
+  fill($('#slashes'), slashes(v, slashed));
 }

@@ -1,6 +1,7 @@
-// Wallet (/wallet): the signed-in wallet, or ?address= read only. Positions with unlock countdowns and
-// withdrawable stake (GET /wallets/{w}/positions now, GET /wallets/{w} of issue 10 when there), rewards
-// (GET /wallets/{w}/rewards, issue 11), and an operator's nodes with their commission schedule.
+// Wallet (/wallet): the signed-in wallet, or ?address= read only. GET /wallets/{w}: IO balance, positions with
+// each unbonding entry's unlock countdown, withdrawable now; GET /wallets/{w}/rewards: lifetime total, claimed,
+// claimable (Claim); an operator's nodes (GET /nodes) with their commission schedule. Buttons call the
+// transaction requests stake, request_unstake, withdraw, claim, set_commission, deactivate_node.
 import { describe, get, getAll } from '../api.js';
 import { isAddress } from '../b58.js';
 import { has } from '../config.js';
@@ -9,18 +10,13 @@ import { current, signInInteractive } from '../session.js';
 import { duration, nowSeconds } from '../time.js';
 import { txButton } from '../txflow.js';
 import { formatBps } from '../units.js';
-import { nodeView } from '../views.js';
+import { nodeView, rewardsView, walletView } from '../views.js';
 
 function countdown(p) {
-  // Positions carry up to 8 unbonding entries (main after the program's multi-entry unbonding): each unlocks
-  // on its own. Without entries, the position's earliest unlock time.
-  const entries = Array.isArray(p.entries) ? p.entries : [];
-  if (entries.length > 1) {
-    return h('ul', { class: 'plain small' }, entries.map((e) => h('li', {}, amountEl(e.value ?? e.amount, { symbol: 'IO' }),
-      ': ', timeEl(e.unlock_time), h('span', { class: 'sub', 'data-unlock': e.unlock_time }, ''))));
-  }
-  if (!p.unlock_time || p.unbonding === '0') return '—';
-  return [timeEl(p.unlock_time), h('span', { class: 'sub', 'data-unlock': p.unlock_time }, '')];
+  // Up to 8 unbonding entries per position: each unlocks on its own.
+  if (!p.entries.length) return '—';
+  return h('ul', { class: 'plain small' }, p.entries.map((e) => h('li', {}, amountEl(e.value, { symbol: 'IO' }),
+    ': ', timeEl(e.unlockTime), ' ', h('span', { class: 'sub', 'data-unlock': e.unlockTime }, ''))));
 }
 
 /** Every [data-unlock] counts down each second (no reload needed to see a position unlock). */
@@ -35,47 +31,37 @@ function tick() {
 function positionActions(p, own) {
   if (!own) return '';
   const node = p.node;
+  const name = p.nodeName ?? short(node);
   return h('div', { class: 'actions' },
-    txButton('Stake more', { action: 'stake', title: `Stake more on ${short(node)}`, params: { node }, amount: { param: 'amount', label: 'Amount (IO)' } }),
+    txButton('Stake more', { action: 'stake', title: `Stake more on ${name}`, params: { node }, amount: { param: 'amount', label: 'Amount (IO)' } }),
     p.bonded !== '0' ? txButton('Unstake', {
-      action: 'request_unstake', title: `Unstake from ${short(node)}`, params: { node },
-      text: 'Unstaked IO stops earning now and can be withdrawn after the cooldown.',
+      action: 'request_unstake', title: `Unstake from ${name}`, params: { node },
+      text: 'Unstaked IO stops earning now and can be withdrawn after the cooldown (at most 8 unbonding requests at a time).',
       amount: { param: 'amount', label: 'Amount (IO)' },
     }) : null,
     p.withdrawable !== '0' ? txButton('Withdraw', {
-      action: 'withdraw', title: `Withdraw from ${short(node)}`, params: { node },
+      action: 'withdraw', title: `Withdraw from ${name}`, params: { node },
       text: 'Withdraw the unlocked stake to your IO account.',
     }) : null);
 }
 
-async function positions(box, address, own, walletView) {
-  let list = null;
-  let sums = null;
-  if (walletView?.positions) {
-    list = walletView.positions;
-    sums = walletView;
-  } else if (has('wallet_positions')) {
-    const r = await get(`/wallets/${address}/positions`);
-    if (!r.ok) return fill(box, notice('error', `Could not load positions: ${describe(r)}`));
-    list = r.data.positions;
-    sums = r.data;
-  } else {
-    return fill(box, unavailable('Stake positions', 'GET /wallets/{wallet}/positions'));
-  }
-  if (!list.length) return fill(box, h('p', { class: 'muted' }, 'No stake positions yet. ', h('a', { href: '/' }, 'Find a node to delegate to'), '.'));
+function positions(box, own, w) {
+  if (!w.positions.length) return fill(box, h('p', { class: 'muted' }, 'No stake positions yet. ', h('a', { href: '/' }, 'Find a node to delegate to'), '.'));
   fill(box,
     facts([
-      ['Bonded', amountEl(sums.bonded, { symbol: 'IO' })],
-      ['Unbonding', amountEl(sums.unbonding, { symbol: 'IO' })],
-      ['Withdrawable now', amountEl(sums.withdrawable, { symbol: 'IO' })],
+      ['Bonded', amountEl(w.bonded, { symbol: 'IO' })],
+      ['Unbonding', amountEl(w.unbonding, { symbol: 'IO' })],
+      ['Withdrawable now', h('span', { id: 'withdrawable-now' }, amountEl(w.withdrawable, { symbol: 'IO' }))],
     ]),
     table(
       [{ label: 'Node' }, { label: 'Bonded (IO)', num: true }, { label: 'Unbonding (IO)', num: true }, { label: 'Unlock' },
         { label: 'Withdrawable (IO)', num: true }, { label: own ? 'Actions' : '' }],
-      list.map((p) => [
-        [h('a', { href: `/nodes/${p.node}` }, keyEl(p.node)),
-          p.pending_commission_bps !== undefined && p.pending_commission_bps !== null
-            ? h('span', { class: 'sub' }, `commission → ${formatBps(p.pending_commission_bps)}`) : null],
+      w.positions.map((p) => [
+        [h('a', { href: `/nodes/${p.node}` }, p.nodeName ?? short(p.node)),
+          p.isOperator ? [' ', badge('operator', 'info')] : null,
+          h('span', { class: 'sub' }, `commission ${formatBps(p.commissionBps)}`,
+            p.pendingCommissionBps !== null ? [` → ${formatBps(p.pendingCommissionBps)} from `, timeEl(p.pendingCommissionAt)] : null),
+          p.nodeStatus && p.nodeStatus !== 'active' ? badge(p.nodeStatus, 'warn') : null],
         amountEl(p.bonded), amountEl(p.unbonding), countdown(p), amountEl(p.withdrawable),
         positionActions(p, own),
       ]),
@@ -88,16 +74,17 @@ async function rewards(box, address, own) {
   if (!has('rewards')) return fill(box, unavailable('Rewards', 'GET /wallets/{wallet}/rewards'));
   const r = await get(`/wallets/${address}/rewards`);
   if (!r.ok) return fill(box, notice(r.status === 404 ? 'muted' : 'error', `Rewards: ${describe(r)}`));
-  const d = r.data;
-  const claimable = d.claimable ?? '0';
+  const d = rewardsView(r.data);
+  const pendingPost = d.computedEpoch !== null && d.computedEpoch !== d.epoch;
   fill(box,
     facts([
-      ['Lifetime total', amountEl(d.lifetime_total ?? d.lifetime, { symbol: 'IO' })],
+      ['Lifetime total', amountEl(d.lifetimeTotal, { symbol: 'IO' })],
       ['Claimed', amountEl(d.claimed, { symbol: 'IO' })],
-      ['Claimable', amountEl(claimable, { symbol: 'IO' })],
-      ['Latest posted epoch', d.latest_epoch ?? d.epoch ?? '—'],
+      ['Claimable', h('span', { id: 'claimable' }, amountEl(d.claimable, { symbol: 'IO' }))],
+      ['Latest posted epoch', d.epoch ?? 'none yet'],
+      pendingPost ? ['Computed, not posted yet', [amountEl(d.computedTotal, { symbol: 'IO' }), ` (epoch ${d.computedEpoch})`]] : null,
     ]),
-    own && claimable !== '0'
+    own && d.claimable !== '0'
       ? txButton('Claim', { action: 'claim', title: 'Claim rewards', params: {}, text: 'Claim everything your wallet has earned so far.' }, { small: false })
       : null);
 }
@@ -130,18 +117,21 @@ async function operator(box, address, own) {
 }
 
 async function account(box, address, own) {
-  let view = null;
   const rows = [['Address', h('code', { class: 'addr' }, address)], ['Access', own ? badge('signed in', 'ok') : badge('read only', 'info')]];
-  if (has('wallet')) {
-    const r = await get(`/wallets/${address}`);
-    if (r.ok) {
-      view = r.data;
-      rows.push(['IO balance', amountEl(view.io_balance ?? view.balance, { symbol: 'IO' })]);
-      if (view.as_of_slot) rows.push(['As of slot', String(view.as_of_slot)]);
-    } else rows.push(['IO balance', describe(r)]);
+  if (!has('wallet')) {
+    fill(box, facts(rows), unavailable('Balance and positions', 'GET /wallets/{wallet}'));
+    return null;
   }
-  fill(box, facts(rows), has('wallet') ? null : unavailable('IO balance', 'GET /wallets/{wallet}'));
-  return view;
+  const r = await get(`/wallets/${address}`);
+  if (!r.ok) {
+    fill(box, facts(rows), notice('error', `Could not load the wallet: ${describe(r)}`));
+    return null;
+  }
+  const w = walletView(r.data);
+  rows.push(['IO balance', w.ioBalance !== null ? amountEl(w.ioBalance, { symbol: 'IO' }) : `unknown (${w.ioBalanceError ?? 'no answer from the cluster'})`]);
+  if (w.asOfSlot !== null) rows.push(['Positions as of slot', String(w.asOfSlot)]);
+  fill(box, facts(rows));
+  return w;
 }
 
 export async function walletPage() {
@@ -164,9 +154,10 @@ export async function walletPage() {
     const own = Boolean(s && s.address === address);
     setStatus(status, own ? '' : `Viewing ${short(address)} read only.`);
     body.hidden = false;
-    const view = await account($('#account'), address, own);
+    const w = await account($('#account'), address, own);
+    if (w) positions($('#positions'), own, w);
+    else fill($('#positions'), h('p', { class: 'muted' }, 'Positions are not available.'));
     await Promise.all([
-      positions($('#positions'), address, own, view),
       rewards($('#rewards'), address, own),
       operator($('#operator'), address, own),
     ]);
