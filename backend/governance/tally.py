@@ -26,10 +26,11 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from backend.money import BPS
 from backend.telemetry.heartbeats import canonical
 
 DOMAIN = b"iog-ballot/1\n"
-BPS = 10_000
+
 SUCCEEDED, DEFEATED = "Succeeded", "Defeated"
 YES, NO, ABSTAIN = "yes", "no", "abstain"
 DEFAULT_OPTIONS = (YES, NO, ABSTAIN)
