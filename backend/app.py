@@ -21,6 +21,7 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.epochs.api import router as epochs_router
 from backend.errors import AppError, Unauthorized
+from backend.governance.api import router as governance_router
 from backend.ledger.api import router as ledger_router
 from backend.nodes.api import router as nodes_router
 from backend.ops.api import router as ops_router
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(settlement_router)
     app.include_router(epochs_router)
+    app.include_router(governance_router)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics of this API process", include_in_schema=False)
     def metrics() -> Response:

@@ -12,6 +12,7 @@ from backend.dbcli import app as db_app
 from backend.epochs.cli import app as epochs_app
 from backend.epochs.cli import claim_cmd, params_app, verify_cmd
 from backend.evm.cli import evm_app, evmnet_app
+from backend.governance.cli import app as governance_app
 from backend.ledger.cli import app as ledger_app
 from backend.nodes.cli import app as nodes_app
 from backend.payments.cli import app as webhooks_app
@@ -77,6 +78,9 @@ app.add_typer(
 app.add_typer(invoices_app, name="invoices", help="Invoices (IO, USDC, USDC-EVM): create one for a buyer, watch it.")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook secrets of API keys (HMAC-SHA256 of invoice events).")
 app.add_typer(nodes_app, name="nodes", help="Node registry and marketplace jobs (registry statuses, node_stats).")
+app.add_typer(
+    governance_app, name="governance", help="Grants DAO: proposals, signed ballots, verify a tally, pay grants."
+)
 
 
 @app.command("api")

@@ -182,6 +182,31 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook delivery")
     settlement_poll_seconds: float = Field(0.25, gt=0, description="`iog settlement watch`: pause between passes")
 
+    # --- governance of the grants DAO (issue 14; names after SPL Governance's parameters) -------------------
+    governance_min_stake_to_propose: int = Field(
+        100_000_000_000, ge=0, description="Bonded stake (IO base units) a wallet needs to create a proposal"
+    )
+    governance_voting_base_time: int = Field(
+        259_200, ge=1, description="Seconds a proposal is open for ballots from its creation (3 days)"
+    )
+    governance_quorum_bps: int = Field(
+        1_000, ge=0, le=10_000, description="Share of all bonded stake at the snapshot that must vote (bps)"
+    )
+    governance_threshold_bps: int = Field(
+        5_000, ge=0, le=9_999, description="yes / (yes + no) must be above this (bps); a tie is defeated"
+    )
+    governance_transactions_hold_up_time: int = Field(
+        86_400, ge=0, description="Seconds between a grant's vote closing and its payment"
+    )
+    governance_authority_keypair: Path | None = Field(
+        None,
+        description="Keypair of the governance authority: owns the community (grants) treasury, pays grants and "
+        "signs outcome memos (default: the bootstrap file's community_treasury_owner_keypair_path)",
+    )
+    governance_poll_seconds: float = Field(
+        10.0, gt=0, description="How often the scheduler closes proposals, records memos and executes grants"
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, else a SQLite file under ``data_dir``."""

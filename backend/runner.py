@@ -36,6 +36,10 @@ DEMO_ENV = {
     "IOG_EPOCH_GRACE_SECONDS": "20",
     "IOG_SCHEDULER_TICK_SECONDS": "2",
     "IOG_PAYOUT_INTERVAL_SECONDS": "60",
+    # Governance on a demo's scale: a vote of 2 minutes, a grant paid 30 s after it closed.
+    "IOG_GOVERNANCE_VOTING_BASE_TIME": "120",
+    "IOG_GOVERNANCE_TRANSACTIONS_HOLD_UP_TIME": "30",
+    "IOG_GOVERNANCE_POLL_SECONDS": "5",
 }
 DEMO_AGENT_INTERVAL = "10"
 

@@ -63,6 +63,8 @@ def resolve(settings: Settings) -> IndexerConfig:
             "emission_reserve": boot.emission_reserve,
             # The treasury's USDC account (payments in USDC, payouts and refunds in USDC).
             "treasury_usdc": boot.settlement.treasury_usdc if boot.settlement else None,
+            # The community (grants) treasury: epochs fund it, governance pays grants from it.
+            "community_treasury": boot.epochs.community_treasury if boot.epochs else None,
         }
         labels.update({address: key for key, address in watched.items() if address})
     program_id = settings.program_id or pid

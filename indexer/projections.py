@@ -5,7 +5,7 @@ Each finalized event is applied exactly once: ``program_events.projected`` is se
 rows it changed, and ``apply_events`` takes the events not yet projected, whatever batch they came in (so
 applying twice, or after a crash, changes nothing). Work per batch is bounded by its events: a node's row holds
 its pools and the key of the last event applied (``applied_*``); new events are applied on top of it through the
-program's share-pool arithmetic (``indexer/stakepool.py``), touching only the positions they name. The values of a
+program's share-pool arithmetic (``backend/chain/stakepool.py``), touching only the positions they name. The values of a
 node's other positions and entries (shares times the pool's price) are refreshed when its pools changed: that is
 proportional to the node's positions, never to its history. An event that sorts before the last one applied (the
 events of one slot split across two batches) makes that node replay from its first event: the rows always equal
@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
+from backend.chain.stakepool import NODE_EVENTS, Entry, EventKey, NodeState, Position, replay_node, share_value
 from backend.models.base import Money
 from backend.models.staking import DistributorRoot, RewardClaim, StakePosition, StakeUnbondingEntry, StakingNode
-from indexer.stakepool import NODE_EVENTS, Entry, EventKey, NodeState, Position, share_value
 from indexer.store import EVENTS, FINALIZED
 
 NODES: Table = StakingNode.__table__  # type: ignore[assignment]
@@ -123,19 +123,6 @@ def rebuild_all(conn: Connection) -> None:
 
 
 # -- nodes ---------------------------------------------------------------------------------------------------
-
-
-def replay_node(node: str, events: Sequence[tuple[EventKey, str, dict[str, Any]]]) -> tuple[NodeState, list[Position]]:
-    """A node's state and positions from its events (in order), starting from nothing."""
-    state = NodeState(node)
-    positions: dict[str, Position] = {}
-
-    def position(owner: str) -> Position:
-        return positions.setdefault(owner, Position(owner))
-
-    for key, name, fields in events:
-        state.apply(key, name, fields, position)
-    return state, list(positions.values())
 
 
 def _project_node(conn: Connection, node: str, new: list[EventRow]) -> None:

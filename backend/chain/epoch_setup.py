@@ -1,8 +1,9 @@
 """Bootstrap step for the epoch runner: the community (grants) treasury and the epoch genesis.
 
 The community share of every epoch's emission goes to the community treasury: the IO token account of a key
-``community_treasury_owner`` kept in the keys folder (grants are paid from it later). The rewards authority
-(the emission reserve's owner, which signs every root) gets SOL for its transaction fees. The genesis (the
+``community_treasury_owner`` kept in the keys folder (the governance authority: grants are paid from it). The
+rewards authority (the emission reserve's owner, which signs every root) and the community treasury's owner get
+SOL for their transaction fees. The genesis (the
 unix time epoch 0 starts) is chosen once, floored to the minute, and kept: a later bootstrap reads it back from
 the previous bootstrap file, so the step is idempotent (a second run sends nothing and writes the same file).
 """
@@ -50,10 +51,12 @@ def epochs_step(previous_file: Path | None, clock: Callable[[], float] = time.ti
         treasury = io_account(owner.pubkey(), mint)
         if ctx.client.get_account_info(treasury, ctx.commitment).value is None:
             ctx.send([create_ata_idempotent(ctx.payer.pubkey(), owner.pubkey(), mint)], [])
-        authority = Pubkey.from_string(ctx.file.emission_reserve_owner)
-        if ctx.balance(authority) < AUTHORITY_MIN_LAMPORTS:
-            ctx.ensure_sol(ctx.payer.pubkey(), AUTHORITY_TOP_UP + LAMPORTS_PER_SOL)
-            ctx.ensure_sol(authority, AUTHORITY_TOP_UP)
+        # The rewards authority signs every root; the community treasury's owner (the governance authority) pays
+        # grants (and their recipients' token accounts) and signs outcome memos.
+        for authority in (Pubkey.from_string(ctx.file.emission_reserve_owner), owner.pubkey()):
+            if ctx.balance(authority) < AUTHORITY_MIN_LAMPORTS:
+                ctx.ensure_sol(ctx.payer.pubkey(), AUTHORITY_TOP_UP + LAMPORTS_PER_SOL)
+                ctx.ensure_sol(authority, AUTHORITY_TOP_UP)
         genesis = previous_genesis(previous_file)
         if genesis is None:
             genesis = int(clock()) // 60 * 60

@@ -2,6 +2,10 @@
 
 Read from the bootstrap file (IO from its base section, USDC from its ``settlement`` section) and settings
 (``IOG_TREASURY_KEYPAIR`` names the one custodial key; default: the bootstrap file's treasury owner keypair).
+
+Grants are paid from another source: the community (grants) treasury the epoch runner funds, owned by the
+governance authority (``IOG_GOVERNANCE_AUTHORITY_KEYPAIR``; default: the bootstrap file's community treasury
+owner), described by :class:`GrantsSource` when the bootstrap file has an epochs section.
 """
 
 from __future__ import annotations
@@ -37,6 +41,25 @@ class Currency:
 
 
 @dataclass(frozen=True)
+class GrantsSource:
+    """The community (grants) treasury: its IO token account and the governance authority that owns it."""
+
+    account: str
+    owner: str
+    keypair_path: Path
+
+    def keypair(self) -> Keypair:
+        """The governance authority's keypair (grants and outcome memos)."""
+        kp = load_keypair(self.keypair_path)
+        if str(kp.pubkey()) != self.owner:
+            raise TreasuryNotConfigured(
+                f"the governance authority keypair {self.keypair_path} is {kp.pubkey()}, but the community "
+                f"treasury's owner is {self.owner}"
+            )
+        return kp
+
+
+@dataclass(frozen=True)
 class Treasury:
     """The treasury owner wallet and its token accounts, per currency."""
 
@@ -46,6 +69,7 @@ class Treasury:
     #: Network accounts that hold IO outside circulation (shown by /supply).
     reserves: dict[str, str] = field(default_factory=dict)
     io_mint_authority: str | None = None
+    grants: GrantsSource | None = None
 
     def currency(self, code: str) -> Currency:
         """The currency ``code``; ``InvalidInput`` when unknown or not set up on this cluster."""
@@ -79,7 +103,9 @@ class Treasury:
         return kp
 
 
-def from_bootfile(boot: bootfile.BootstrapFile, keypair: Path | None = None) -> Treasury:
+def from_bootfile(
+    boot: bootfile.BootstrapFile, keypair: Path | None = None, governance_keypair: Path | None = None
+) -> Treasury:
     """The treasury described by a bootstrap file."""
     currencies = {IO: Currency(IO, boot.mint, boot.decimals, boot.treasury)}
     if boot.settlement is not None:
@@ -88,12 +114,18 @@ def from_bootfile(boot: bootfile.BootstrapFile, keypair: Path | None = None) -> 
     reserves = {"emission_reserve": boot.emission_reserve}
     if boot.staking is not None:
         reserves["rewards_vault"] = boot.staking.rewards_vault
+    grants = None
+    if boot.epochs is not None:
+        e = boot.epochs
+        path = Path(governance_keypair or e.community_treasury_owner_keypair_path)
+        grants = GrantsSource(e.community_treasury, e.community_treasury_owner, path)
     return Treasury(
         owner=boot.treasury_owner,
         keypair_path=Path(keypair or boot.treasury_owner_keypair_path),
         currencies=currencies,
         reserves=reserves,
         io_mint_authority=boot.mint_authority,
+        grants=grants,
     )
 
 
@@ -104,4 +136,4 @@ def load(settings: Settings) -> Treasury:
         boot = bootfile.load(path)
     except bootfile.BootstrapFileError as exc:
         raise TreasuryNotConfigured(exc.message) from None
-    return from_bootfile(boot, settings.treasury_keypair)
+    return from_bootfile(boot, settings.treasury_keypair, settings.governance_authority_keypair)

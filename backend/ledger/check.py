@@ -6,7 +6,8 @@ Per currency it checks:
    equals the treasury token account's balance on chain at S, read from the chain itself (its finalized balance
    minus what each finalized transaction after S changed);
 3. the accounting identity: treasury = liabilities + income + equity (``burn_pending``, fee income set aside for
-   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``).
+   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``). The
+   community (grants) book (``community:*``) is its own: its entries balance among themselves.
 
 On the EVM rail (currency ``USDC-EVM``, when configured) the same, at the EVM indexer's confirmed head B: the book
 ``treasury`` from entries booking movements in blocks <= B equals ``balanceOf(treasury)`` at B
@@ -27,7 +28,7 @@ from backend.chain.history import BalanceAt, JsonRpc, balance_at
 from backend.chain.treasury import Treasury
 from backend.errors import AppError
 from backend.evm import service as evm_service
-from backend.ledger.service import TREASURY, UNEXPLAINED, normal_balance
+from backend.ledger.service import COMMUNITY_BOOK, TREASURY, UNEXPLAINED, normal_balance
 from backend.models.indexer import FINALIZED, IndexerCursor, TokenTransfer
 from backend.models.ledger import ASSET, EQUITY, INCOME, LIABILITY, LedgerAccount, LedgerEntry, LedgerPosting
 
@@ -104,7 +105,7 @@ def _sums_by_kind(session: Session) -> dict[tuple[str, str, str], int]:
         return out
     accounts = session.execute(select(LedgerAccount.id, LedgerAccount.currency, LedgerAccount.kind, LedgerAccount.name))
     for id_, cur, kind, name in accounts:
-        if id_ not in per_account or (kind == ASSET and name != TREASURY):
+        if id_ not in per_account or (kind == ASSET and name != TREASURY) or name.startswith(COMMUNITY_BOOK):
             continue
         cls = name if name in (TREASURY, UNEXPLAINED) else ""
         out[(cur, kind, cls)] = out.get((cur, kind, cls), 0) + int(per_account[id_])
@@ -113,7 +114,11 @@ def _sums_by_kind(session: Session) -> dict[tuple[str, str, str], int]:
 
 def other_assets(session: Session) -> list[str]:
     """Asset accounts other than ``treasury`` (the chart has none; one would break the identity's meaning)."""
-    q = select(LedgerAccount.name).where(LedgerAccount.kind == ASSET, LedgerAccount.name != TREASURY).distinct()
+    q = select(LedgerAccount.name).where(
+        LedgerAccount.kind == ASSET,
+        LedgerAccount.name != TREASURY,
+        ~LedgerAccount.name.startswith(COMMUNITY_BOOK, autoescape=True),
+    ).distinct()
     return list(session.execute(q).scalars())
 
 

@@ -14,6 +14,15 @@ Accounts are named by their role and owner and exist once per currency:
 | ``unmatched:<address>`` | liability | USDC-EVM received naming no invoice of ours, owed back to its sender |
 | ``equity:unexplained`` | equity | treasury outflows that no cause of ours explains (shown by the check) |
 
+The community (grants) treasury is a second book beside the treasury's (its own asset, so the treasury identity
+of :mod:`backend.ledger.check` leaves it out):
+
+| account | kind | holds |
+|---|---|---|
+| ``community:treasury`` | asset | the community treasury's IO token account on chain |
+| ``community:fund`` | equity | what came in (epochs' community shares) and is not granted yet |
+| ``community:grants_pending`` | liability | grants recorded, not finalized yet |
+
 Amounts are signed base units, debit > 0 and credit < 0; an entry's postings sum to zero per currency. Every
 entry has an idempotency key from its cause (``payment:<signature>:<ix>``, ``usage:<job>:<period>``,
 ``payout:<id>``...): posting the same key again with the same postings is a no-op, with others a
@@ -43,6 +52,11 @@ BURN_PENDING = "burn_pending"
 PAYOUTS_PENDING = "payouts_pending"
 REFUNDS_PENDING = "refunds_pending"
 UNEXPLAINED = "equity:unexplained"
+COMMUNITY_TREASURY = "community:treasury"
+COMMUNITY_FUND = "community:fund"
+GRANTS_PENDING = "community:grants_pending"
+#: Accounts of the community book (outside the treasury identity).
+COMMUNITY_BOOK = "community:"
 
 _KINDS = {
     TREASURY: ASSET,
@@ -50,6 +64,9 @@ _KINDS = {
     BURN_PENDING: INCOME,
     PAYOUTS_PENDING: LIABILITY,
     REFUNDS_PENDING: LIABILITY,
+    COMMUNITY_TREASURY: ASSET,
+    COMMUNITY_FUND: EQUITY,
+    GRANTS_PENDING: LIABILITY,
 }
 _PREFIX_KINDS = {
     "buyer": LIABILITY, "buyer_reserved": LIABILITY, "provider": LIABILITY, "unmatched": LIABILITY, "equity": EQUITY,

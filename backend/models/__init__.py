@@ -3,6 +3,7 @@
 from backend.models import auth as auth  # noqa: F401  (sign-in, sessions, API keys)
 from backend.models import epochs as epochs  # noqa: F401  (reward parameter sets, epochs)
 from backend.models import evm as evm  # noqa: F401  (EVM rail: payment logs, blocks, cursors, outbound txs)
+from backend.models import governance as governance  # noqa: F401  (proposals, snapshots, ballots)
 from backend.models import indexer as indexer  # noqa: F401  (indexer tables)
 from backend.models import ledger as ledger  # noqa: F401  (double-entry ledger)
 from backend.models import nodes as nodes  # noqa: F401  (node registry, marketplace stats)

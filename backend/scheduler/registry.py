@@ -38,6 +38,7 @@ def register_job(job: Job) -> Job:
 def default_jobs() -> list[Job]:
     """Every job of the deployment (imports the domains' tasks modules)."""
     from backend.epochs.tasks import epochs_pass
+    from backend.governance.tasks import governance_pass
     from backend.nodes.tasks import nodes_pass
     from backend.settlement.tasks import run_burn, run_payouts
 
@@ -66,6 +67,14 @@ def default_jobs() -> list[Job]:
             nodes_pass,
             seconds=lambda s: s.nodes_refresh_seconds,
             description="Registry statuses from the indexed chain, and the marketplace's node_stats",
+        )
+    )
+    register_job(
+        Job(
+            "governance",
+            governance_pass,
+            seconds=lambda s: s.governance_poll_seconds,
+            description="Close ended votes, record outcome memos, pay succeeded grants after the hold-up time",
         )
     )
     return list(JOBS.values())

@@ -16,8 +16,7 @@ from backend.config import Settings
 from backend.ledger import service as ledger
 from backend.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from backend.models.settlement import FAILED, PLANNED, Burn
-
-BPS = 10_000
+from backend.money import BPS
 
 
 def fee_income(session: Session, currency: str) -> int:

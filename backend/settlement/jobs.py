@@ -26,10 +26,11 @@ from backend.config import Settings
 from backend.errors import AppError, Conflict, InvalidInput, NotFound
 from backend.ledger import service as ledger
 from backend.models.settlement import BUDGET_SPENT, CANCELLED, COMPLETED, RUNNING, Job, UsageCharge
+from backend.money import BPS
 from backend.telemetry import service as telemetry
 
 SECONDS_PER_HOUR = 3_600
-BPS = 10_000
+
 
 
 class InsufficientBalance(AppError):

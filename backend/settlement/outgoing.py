@@ -88,7 +88,27 @@ class RunResult:
 
 
 def _pending_account(kind: str) -> str:
-    return ledger.PAYOUTS_PENDING if kind == "payout" else ledger.REFUNDS_PENDING
+    return {"payout": ledger.PAYOUTS_PENDING, "grant": ledger.GRANTS_PENDING}.get(kind, ledger.REFUNDS_PENDING)
+
+
+# --- sources: the treasury pays payouts and refunds; the community (grants) treasury pays grants -------------------
+
+
+def source_of(item: SettlementTransfer, treasury: Treasury) -> tuple[str, str, str]:
+    """(token account paid from, its owner who signs, ledger asset account) of a transfer of this kind."""
+    if item.kind == "grant":
+        if treasury.grants is None:
+            raise ChainError("a grant to send, but the bootstrap file names no community treasury")
+        return treasury.grants.account, treasury.grants.owner, ledger.COMMUNITY_TREASURY
+    return treasury.currency(item.currency).account, treasury.owner, ledger.TREASURY
+
+
+def _signer(owner: str, treasury: Treasury, keypair: Keypair) -> Keypair:
+    if owner in (treasury.owner, str(keypair.pubkey())):
+        return keypair
+    if treasury.grants is not None and owner == treasury.grants.owner:
+        return treasury.grants.keypair()  # loaded only when a grant is to be signed
+    raise ChainError(f"no keypair of {owner} to sign with")
 
 
 def void_transfer(session: Session, item: SettlementTransfer, now: int, why: str) -> None:
@@ -198,7 +218,7 @@ def _transfer_ixs(item: SettlementTransfer, treasury: Treasury, owner: Pubkey) -
     return [
         create_ata_idempotent(owner, Pubkey.from_string(item.owner), mint),
         transfer_checked_ix(
-            Pubkey.from_string(cur.account),
+            Pubkey.from_string(source_of(item, treasury)[0]),
             mint,
             Pubkey.from_string(item.destination),
             owner,
@@ -247,7 +267,9 @@ def pack(transfers: Sequence[SettlementTransfer], treasury: Treasury, owner: Pub
 def record(
     factory: sessionmaker[Session], chain: ChainPort, treasury: Treasury, keypair: Keypair, now: int
 ) -> list[str]:
-    """Sign every planned item into transactions and commit them before anything is sent; their ids."""
+    """Sign every planned item into transactions and commit them before anything is sent; their ids. Transfers
+    are packed per source (one signer and fee payer per transaction: the treasury, or the governance authority for
+    grants)."""
     owner = keypair.pubkey()
     tx_ids: list[str] = []
     with session_scope(factory) as session:
@@ -262,13 +284,21 @@ def record(
         if not transfers and not burns:
             return []
         blockhash, last_valid = chain.latest_blockhash()
-        batches: list[tuple[str, list[Instruction], list[SettlementTransfer | Burn]]] = [
-            ("transfers", [ix for t in group for ix in _transfer_ixs(t, treasury, owner)], list(group))
-            for group in pack(transfers, treasury, owner)
-        ]
-        batches += [("burn", burn_ixs(b, treasury, owner), [b]) for b in burns]
-        for kind, ixs, items in batches:
-            txn = Transaction([keypair], Message.new_with_blockhash(ixs, owner, blockhash), blockhash)
+        by_source: dict[str, list[SettlementTransfer]] = {}
+        for t in transfers:
+            by_source.setdefault(source_of(t, treasury)[1], []).append(t)
+        batches: list[tuple[str, Keypair, list[Instruction], list[SettlementTransfer | Burn]]] = []
+        for source_owner, items_of in by_source.items():
+            signer = _signer(source_owner, treasury, keypair)
+            batches += [
+                ("transfers", signer, [ix for t in group for ix in _transfer_ixs(t, treasury, signer.pubkey())],
+                 list(group))
+                for group in pack(items_of, treasury, signer.pubkey())
+            ]  # fmt: skip
+        batches += [("burn", keypair, burn_ixs(b, treasury, owner), [b]) for b in burns]
+        for kind, signer, ixs, items in batches:
+            payer = signer.pubkey()
+            txn = Transaction([signer], Message.new_with_blockhash(ixs, payer, blockhash), blockhash)
             if len(bytes(txn)) > PACKET_BYTES:
                 raise ChainError(f"a {kind} transaction of {len(bytes(txn))} bytes does not fit {PACKET_BYTES}")
             row = SettlementTx(
@@ -356,12 +386,9 @@ def book_finalized(session: Session, treasury: Treasury, now: int) -> int:
     ).all()
     for item, tr in rows:
         cur = treasury.currency(item.currency)
-        if (tr.source, tr.destination, tr.mint, int(tr.amount_raw)) != (
-            cur.account,
-            item.destination,
-            cur.mint,
-            item.amount,
-        ):
+        source, _owner, asset = source_of(item, treasury)
+        expected = (source, item.destination, cur.mint, item.amount)
+        if (tr.source, tr.destination, tr.mint, int(tr.amount_raw)) != expected:
             log.error("transfer %s/%s names %s but does not match it; not booked", tr.signature, tr.ix_path, item.id)
             continue
         specs.append(
@@ -371,7 +398,7 @@ def book_finalized(session: Session, treasury: Treasury, now: int) -> int:
                 cause_id=item.id,
                 legs=(
                     ledger.debit(_pending_account(item.kind), item.currency, item.amount),
-                    ledger.credit(ledger.TREASURY, item.currency, item.amount),
+                    ledger.credit(asset, item.currency, item.amount),
                 ),
                 memo=f"{item.kind} to {item.owner}",
                 chain=ledger.ChainLink(tr.signature, tr.ix_path, tr.slot),

@@ -1,5 +1,6 @@
 """Payouts and refunds: recorded with their plan entry (the amount leaves the balance for ``payouts_pending`` /
-``refunds_pending``), then sent by :mod:`backend.settlement.outgoing` and booked at finalized."""
+``refunds_pending``), then sent by :mod:`backend.settlement.outgoing` and booked at finalized. Grants (governance)
+take the same path from the community treasury: ``community:fund`` -> ``community:grants_pending``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.chain.tokens import io_account
@@ -16,10 +17,12 @@ from backend.chain.treasury import Treasury
 from backend.config import Settings
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.ledger import service as ledger
-from backend.models.settlement import PLANNED, SettlementTransfer
+from backend.models.settlement import FAILED, PLANNED, SettlementTransfer
 from backend.settlement.jobs import InsufficientBalance
 
-PAYOUT, REFUND = "payout", "refund"
+PAYOUT, REFUND, GRANT = "payout", "refund", "grant"
+_PREFIX = {PAYOUT: "po_", REFUND: "rf_", GRANT: "gr_"}
+PENDING = {PAYOUT: ledger.PAYOUTS_PENDING, REFUND: ledger.REFUNDS_PENDING, GRANT: ledger.GRANTS_PENDING}
 
 
 def _plan(
@@ -37,7 +40,7 @@ def _plan(
 ) -> SettlementTransfer:
     cur = treasury.currency(currency)
     item = SettlementTransfer(
-        id=("po_" if kind == PAYOUT else "rf_") + secrets.token_hex(10),
+        id=_PREFIX[kind] + secrets.token_hex(10),
         kind=kind,
         idempotency_key=idempotency_key,
         owner=owner,
@@ -54,7 +57,7 @@ def _plan(
     )
     session.add(item)
     session.flush()
-    pending = ledger.PAYOUTS_PENDING if kind == PAYOUT else ledger.REFUNDS_PENDING
+    pending = PENDING[kind]
     ledger.post(
         session,
         ledger.EntrySpec(
@@ -140,6 +143,36 @@ def request_refund(
     return _plan(
         session, treasury, kind=REFUND, owner=buyer, account=account, currency=cur.code, amount=want,
         idempotency_key=key, request_hash=request_hash, now=now,
+    )  # fmt: skip
+
+
+def plan_grant(
+    session: Session, treasury: Treasury, *, proposal: str, recipient: str, amount: int, now: int
+) -> SettlementTransfer:
+    """Record the payment of a governance grant from the community treasury (once per proposal: the same call
+    again returns the live transfer; after a failed one, a new one is recorded)."""
+    if treasury.grants is None:
+        from backend.chain.treasury import TreasuryNotConfigured
+
+        raise TreasuryNotConfigured("no community (grants) treasury: run `iog localnet bootstrap` with --epochs")
+    live = session.execute(
+        select(SettlementTransfer).where(
+            SettlementTransfer.kind == GRANT,
+            SettlementTransfer.account == ledger.COMMUNITY_FUND,
+            SettlementTransfer.idempotency_key.startswith(f"grant:{proposal}:", autoescape=True),
+            SettlementTransfer.status != FAILED,
+        )
+    ).scalar_one_or_none()
+    if live is not None:
+        return live
+    attempt = session.execute(
+        select(func.count()).select_from(SettlementTransfer).where(
+            SettlementTransfer.idempotency_key.startswith(f"grant:{proposal}:", autoescape=True)
+        )
+    ).scalar_one()
+    return _plan(
+        session, treasury, kind=GRANT, owner=recipient, account=ledger.COMMUNITY_FUND, currency="IO", amount=amount,
+        idempotency_key=f"grant:{proposal}:{attempt}", request_hash=None, now=now,
     )  # fmt: skip
 
 

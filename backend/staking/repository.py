@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -119,4 +120,46 @@ def entries(
     for e in session.scalars(stmt):
         if (e.node, e.owner) in wanted:
             out.setdefault((e.node, e.owner), []).append(e)
+    return out
+
+
+NodeEvents = list[tuple[tuple[int, str, int], str, dict[str, Any]]]
+
+
+def node_events_through(session: Session, slot: int) -> dict[str, NodeEvents]:
+    """Every finalized, well-formed node event at or below ``slot``, per node, in replay order
+    (slot, signature, event index): the input of :func:`backend.chain.stakepool.replay_node`."""
+    from backend.chain.stakepool import NODE_EVENTS
+
+    stmt = (
+        select(ProgramEvent.subject, ProgramEvent.slot, ProgramEvent.signature, ProgramEvent.event_index,
+               ProgramEvent.name, ProgramEvent.fields)
+        .where(
+            ProgramEvent.status == FINALIZED,
+            ProgramEvent.error.is_(None),
+            ProgramEvent.slot <= slot,
+            ProgramEvent.name.in_(sorted(NODE_EVENTS)),
+        )
+        .order_by(ProgramEvent.slot, ProgramEvent.signature, ProgramEvent.event_index)
+    )  # fmt: skip
+    out: dict[str, NodeEvents] = {}
+    for subject, s, sig, idx, name, fields in session.execute(stmt):
+        if subject is None or name is None:
+            continue
+        out.setdefault(subject, []).append(((int(s), str(sig), int(idx)), name, json.loads(fields or "{}")))
+    return out
+
+
+def bonded_by_owner(session: Session, owners: Sequence[str]) -> dict[str, int]:
+    """Current bonded value of every position of each owner, summed over nodes (0 for an owner without any)."""
+    out = dict.fromkeys(owners, 0)
+    for i in range(0, len(owners), 500):
+        chunk = list(owners[i : i + 500])
+        stmt = (
+            select(StakePosition.owner, func.sum(StakePosition.bonded))
+            .where(StakePosition.owner.in_(chunk))
+            .group_by(StakePosition.owner)
+        )
+        for owner, total in session.execute(stmt):
+            out[owner] = int(total or 0)
     return out

@@ -11,6 +11,9 @@ Bounded (a few examples per route) to keep the suite fast; the long run is marke
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +26,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from solana.rpc.api import Client
-from solana.rpc.commitment import Confirmed
+from solana.rpc.commitment import Finalized
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from sqlalchemy import Engine
@@ -48,6 +51,7 @@ PUBLIC_WRITES = {
     ("POST", "/auth/verify"),  # the signature is the credential
     ("POST", "/tx/{action}"),  # Solana Pay transaction request: builds an unsigned transaction, changes nothing
     ("POST", "/telemetry/heartbeats"),  # node agents: every heartbeat is signed by its node key, no token
+    ("POST", "/governance/proposals/{proposal_id}/ballots"),  # voters: every ballot is signed by the voter's wallet
 }
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
@@ -89,7 +93,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, staking_so: Path) -> Iterato
         sc = StakingClient(Pubkey.from_string(boot["staking"]["program_id"]))
         node_key = Keypair()
         register = sc.register_node(alice.pubkey(), node_key.pubkey(), 1, 500)
-        tx.send_and_confirm(Client(node.rpc_url), alice, [register], [node_key], commitment=Confirmed)
+        # finalized, then indexed once: routes that answer "as of" a finalized slot (snapshots) have one
+        tx.send_and_confirm(Client(node.rpc_url), alice, [register], [node_key], commitment=Finalized)
+        env = {**os.environ, "IOG_DATABASE_URL": db_url, "IOG_RPC_URL": node.rpc_url, "IOG_WS_URL": node.ws_url,
+               "IOG_BOOTSTRAP_FILE": str(boot_file), "IOG_DATA_DIR": str(tmp)}  # fmt: skip
+        subprocess.run([sys.executable, "-m", "backend.cli", "indexer", "backfill", "--quiet"], env=env, check=True,
+                       timeout=240, capture_output=True)  # fmt: skip
         settings = Settings(database_url=db_url, rpc_url=node.rpc_url, bootstrap_file=boot_file, data_dir=tmp,
                             _env_file=None)  # type: ignore[call-arg]  # fmt: skip
         app = create_app(settings)

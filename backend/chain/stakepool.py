@@ -1,17 +1,19 @@
 """The staking program's share-pool arithmetic, replayed from its events: one node's state, one event at a time.
 
-Pure (no I/O): ``indexer/projections.py`` loads a node's state (or starts from nothing), applies events in order
-(slot, signature, event index) and stores the result; a replay from a node's first event and the incremental
-path use the same ``NodeState.apply``. The rules follow ``programs/staking/src/stake.c`` and ``slash.c``: a node
-has a bonded pool (stake/shares) and an unbonding pool (stake/shares); a position holds bonded shares and up to 8
-unbonding entries, each with shares of the unbonding pool and its own unlock time; a slash cuts both pools pro
-rata, so every entry bears it until withdrawn; a withdraw pays the entries whose unlock time has passed.
+Pure (no I/O), shared by the indexer and the backend: ``indexer/projections.py`` loads a node's state (or starts
+from nothing), applies events in order (slot, signature, event index) and stores the result; a replay from a
+node's first event and the incremental path use the same ``NodeState.apply``. The rules follow
+``programs/staking/src/stake.c`` and ``slash.c``: a node has a bonded pool (stake/shares) and an unbonding pool
+(stake/shares); a position holds bonded shares and up to 8 unbonding entries, each with shares of the unbonding
+pool and its own unlock time; a slash cuts both pools pro rata, so every entry bears it until withdrawn; a
+withdraw pays the entries whose unlock time has passed. :func:`replay_node` replays a node from nothing (the
+indexer's full replay, and governance's stake at a past slot).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,3 +256,18 @@ class NodeState:
             }
             for e in p.entries
         ]
+
+
+def replay_node(
+    node: str, events: Sequence[tuple[EventKey, str, dict[str, Any]]]
+) -> tuple[NodeState, list[Position]]:
+    """A node's state and positions from its events (in order), starting from nothing."""
+    state = NodeState(node)
+    positions: dict[str, Position] = {}
+
+    def position(owner: str) -> Position:
+        return positions.setdefault(owner, Position(owner))
+
+    for key, name, fields in events:
+        state.apply(key, name, fields, position)
+    return state, list(positions.values())

@@ -1,0 +1,1 @@
+"""Governance of the grants DAO: proposals, signed ballots, reproducible tallies, executed grants."""
