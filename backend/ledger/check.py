@@ -6,8 +6,11 @@ Per currency it checks:
    equals the treasury token account's balance on chain at S, read from the chain itself (its finalized balance
    minus what each finalized transaction after S changed);
 3. the accounting identity: treasury = liabilities + income + equity (``burn_pending``, fee income set aside for
-   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``). The
-   community (grants) book (``community:*``) is its own: its entries balance among themselves.
+   a burn that is not finalized yet, counts as income until the burn books ``burn_pending -> treasury``).
+
+The community (grants) book (``community:*``, shown as ``IO community``) is checked the same way on its own: the
+book ``community:treasury`` as of the indexer's finalized slot equals the community treasury's token account on
+chain at that slot, and ``community:treasury`` = ``community:grants_pending`` + ``community:fund``.
 
 On the EVM rail (currency ``USDC-EVM``, when configured) the same, at the EVM indexer's confirmed head B: the book
 ``treasury`` from entries booking movements in blocks <= B equals ``balanceOf(treasury)`` at B
@@ -28,7 +31,15 @@ from backend.chain.history import BalanceAt, JsonRpc, balance_at
 from backend.chain.treasury import Treasury
 from backend.errors import AppError
 from backend.evm import service as evm_service
-from backend.ledger.service import COMMUNITY_BOOK, TREASURY, UNEXPLAINED, normal_balance
+from backend.ledger.service import (
+    COMMUNITY_BOOK,
+    COMMUNITY_FUND,
+    COMMUNITY_TREASURY,
+    GRANTS_PENDING,
+    TREASURY,
+    UNEXPLAINED,
+    normal_balance,
+)
 from backend.models.indexer import FINALIZED, IndexerCursor, TokenTransfer
 from backend.models.ledger import ASSET, EQUITY, INCOME, LIABILITY, LedgerAccount, LedgerEntry, LedgerPosting
 
@@ -122,10 +133,12 @@ def other_assets(session: Session) -> list[str]:
     return list(session.execute(q).scalars())
 
 
-def book_treasury_at(session: Session, currency: str, slot: int, total: int) -> tuple[int, int]:
-    """(signed sum of treasury postings of entries at or below ``slot``, treasury postings without a slot), from the
-    signed ``total`` of every treasury posting minus those booked after ``slot`` (few: read through the slot index)."""
-    treasury = select(LedgerAccount.id).where(LedgerAccount.name == TREASURY, LedgerAccount.currency == currency)
+def book_treasury_at(
+    session: Session, currency: str, slot: int, total: int, account: str = TREASURY
+) -> tuple[int, int]:
+    """(signed sum of ``account``'s postings of entries at or below ``slot``, its postings without a slot), from the
+    signed ``total`` of every posting on it minus those booked after ``slot`` (few: read through the slot index)."""
+    treasury = select(LedgerAccount.id).where(LedgerAccount.name == account, LedgerAccount.currency == currency)
     on_treasury = LedgerPosting.account_id.in_(treasury.scalar_subquery())
     joined = select(func.coalesce(func.sum(LedgerPosting.amount), 0), func.count()).join(
         LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id
@@ -275,11 +288,65 @@ def check(
                 f"{pending}{cur.code}: book treasury {r.book_treasury} != chain {r.chain_treasury} "
                 f"at slot {r.as_of_slot}{why}"
             )
+    if treasury.grants is not None:
+        _check_community(session, report, read, treasury.grants.account, treasury.currency("IO").code)
     if isinstance(evm, str):
         report.notes.append(evm)
     elif evm is not None:
         _check_evm(session, report, sums, evm)
     return report
+
+
+def _check_community(
+    session: Session, report: Report, read: BalanceReader | None, account: str, code: str
+) -> None:
+    """The community (grants) book against the community treasury's token account, like a currency's treasury:
+    ``community:treasury`` as of the indexer's finalized slot == the account's balance on chain at that slot, and
+    ``community:treasury`` = ``community:fund`` + ``community:grants_pending``."""
+    label = f"{code} community"
+    r = CurrencyReport(label, account, synced_slot(session, account))
+    report.currencies.append(r)
+    total = _account_sum(session, COMMUNITY_TREASURY, code)
+    r.treasury = normal_balance(ASSET, total)
+    r.liabilities = normal_balance(LIABILITY, _account_sum(session, GRANTS_PENDING, code))
+    r.equity = normal_balance(EQUITY, _account_sum(session, COMMUNITY_FUND, code))
+    if r.treasury != r.liabilities + r.equity:
+        report.differences.append(
+            f"{label}: treasury {r.treasury} != grants pending {r.liabilities} + fund {r.equity}"
+        )
+    if r.as_of_slot is None:
+        report.differences.append(f"pending: {label}: the indexer has not read {account} yet")
+        return
+    book, unslotted = book_treasury_at(session, code, r.as_of_slot, total, COMMUNITY_TREASURY)
+    r.book_treasury = normal_balance(ASSET, book)
+    if unslotted:
+        report.differences.append(f"{label}: {unslotted} postings name no chain slot")
+    r.unbooked = unbooked_transfers(session, account, r.as_of_slot)
+    if read is None:
+        report.differences.append(f"{label}: no RPC to compare the community treasury with the chain")
+        return
+    try:
+        at: BalanceAt = read(account, r.as_of_slot)
+    except AppError as exc:
+        report.differences.append(f"{label}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
+        return
+    r.chain_treasury, r.replayed = at.amount, at.replayed
+    if r.book_treasury != r.chain_treasury:
+        pending = "pending: " if r.unbooked else ""
+        why = f" ({r.unbooked} finalized transfers not booked yet)" if r.unbooked else ""
+        report.differences.append(
+            f"{pending}{label}: book {r.book_treasury} != chain {r.chain_treasury} at slot {r.as_of_slot}{why}"
+        )
+
+
+def _account_sum(session: Session, name: str, currency: str) -> int:
+    """Signed sum of every posting on the account ``name`` in ``currency``."""
+    q = (
+        select(func.coalesce(func.sum(LedgerPosting.amount), 0))
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .where(LedgerAccount.name == name, LedgerAccount.currency == currency)
+    )
+    return int(session.execute(q).scalar_one())
 
 
 def _check_evm(session: Session, report: Report, sums: dict[tuple[str, str, str], int], evm: EvmTreasury) -> None:

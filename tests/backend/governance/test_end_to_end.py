@@ -7,6 +7,7 @@ sending it, the grant paid exactly once (the recipient's balance over RPC), book
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +196,13 @@ def test_grant_voted_closed_held_up_paid_once_and_verified(net: Net) -> None:
     out = net.iog("governance", "verify", pid)
     assert out.returncode == 0, out.stdout + out.stderr + dump_logs(net)
     assert "OK" in out.stdout and "memo" in out.stdout
+    # 8. the community book (inflows in, the grant out) equals the community treasury's account on chain.
+    out = net.iog("ledger", "check", "--json")
+    report = json.loads(out.stdout)
+    row = next(c for c in report["currencies"] if c["currency"] == "IO community")
+    assert row["treasury_account"] == net.boot["epochs"]["community_treasury"], row
+    assert row["book_treasury"] == row["chain_treasury"] == str(500 * IO), row
+    assert out.returncode == 0 and report["ok"], report["differences"]
 
 
 def _booked(net: Net) -> int:
