@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ def config_event(min_per_gpu: int = MIN_PER_GPU, cap_bps: int = 5_000, slot: int
 
 def event(name: str, subject: str | None, slot: int, fields: dict[str, Any], block_time: int | None = None) -> dict:
     return {
-        "signature": f"sig-{name}-{subject}-{slot}-{random.random()}", "ix_path": "0", "event_index": 0,
+        "signature": f"sig-{name[:12]}-{uuid.uuid4().hex}", "ix_path": "0", "event_index": 0,
         "slot": slot, "block_time": block_time, "program_id": PROGRAM, "name": name, "subject": subject,
         "owner": fields.get("owner"), "fields": json.dumps(fields, sort_keys=True), "raw": "", "error": None,
         "status": "finalized",
@@ -124,7 +125,7 @@ def add_unbonding(
          "unbonding": amount, "unlock_time": unlock, "withdrawn": 4, "last_slot": slot}
     )  # fmt: skip
     rows["entries"].append(
-        {"node": node, "owner": owner, "signature": f"sig-unstake-{node}-{owner}-{random.random()}", "event_index": 0,
+        {"node": node, "owner": owner, "signature": f"sig-unstake-{uuid.uuid4().hex}", "event_index": 0,
          "slot": slot, "amount": amount, "shares": amount, "value": amount, "unlock_time": unlock}
     )  # fmt: skip
     n = next(r for r in rows["nodes"] if r["node"] == node)
