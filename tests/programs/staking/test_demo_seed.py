@@ -73,7 +73,8 @@ def test_demo_seed_registers_stakes_delegates_once(localnet: Any, staking_so: Pa
         assert client.get_balance(Pubkey.from_string(w["pubkey"]), Confirmed).value == 10 * 10**9
         io = client.get_token_account_balance(Pubkey.from_string(w["io_account"]), Confirmed).value.amount
         assert int(io) == 1_000_000 * 10**8
-    vault = int(client.get_token_account_balance(Pubkey.from_string(first["staking"]["stake_vault"])).value.amount)
+    vault_account = Pubkey.from_string(first["staking"]["stake_vault"])
+    vault = int(client.get_token_account_balance(vault_account, Confirmed).value.amount)  # as the reads above
     assert vault == sum(n["total_stake"] for n in demo["nodes"])
 
     # The admin raises min_stake_per_gpu above what the operators hold: a re-run tops up both operators (and
