@@ -50,3 +50,22 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def snapshot_reads(session: Session) -> None:
+    """Make the session's transaction read one snapshot: every statement sees the same committed state, so a job
+    that reads several tables (a node and its positions) never mixes two moments of the indexer's writes. Call it
+    before the transaction's first statement.
+
+    PostgreSQL's default (READ COMMITTED) gives each statement its own snapshot: this switches the transaction to
+    REPEATABLE READ. Python's sqlite3 driver starts a transaction only before a write, so each read would see the
+    newest commit: this opens it now (a deferred ``BEGIN``, whose snapshot is taken at the first read; WAL keeps
+    writers going meanwhile).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
+        conn = session.connection()
+        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql("BEGIN")

@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
-from backend.db import make_engine, make_sessionmaker, session_scope
+from backend.db import make_engine, make_sessionmaker, session_scope, snapshot_reads
 from backend.models.nodes import NodeStat
 from backend.money import BPS
 from backend.nodes import repository as repo
@@ -155,10 +155,29 @@ def compute_rows(session: Session, settings: Settings, now: int) -> list[dict[st
     return rows
 
 
-def refresh_node_stats(session: Session, settings: Settings, now: int) -> RefreshResult:
-    """Bring ``node_stats`` up to date (idempotent: with nothing changed, no node row is written)."""
+@dataclass(frozen=True)
+class StatsInputs:
+    """What ``node_stats`` should hold: every node's row, and the finalized slot they reflect at least."""
+
+    as_of_slot: int | None
+    rows: list[dict[str, Any]]
+
+
+def read_stats(session: Session, settings: Settings, now: int) -> StatsInputs:
+    """Every node's stats row from the indexed state; read it in a :func:`backend.db.snapshot_reads` transaction
+    so that nodes, positions and events are of one moment of the indexer's writes."""
     slot = as_of_slot(session, settings)  # read first: the rows reflect at least this slot
-    rows = {r["node"]: r for r in compute_rows(session, settings, now)}
+    return StatsInputs(slot, compute_rows(session, settings, now))
+
+
+def refresh_node_stats(
+    session: Session, settings: Settings, now: int, inputs: StatsInputs | None = None
+) -> RefreshResult:
+    """Bring ``node_stats`` up to date from ``inputs`` (read here when not given); idempotent: with nothing
+    changed, no node row is written."""
+    inputs = inputs or read_stats(session, settings, now)
+    slot = inputs.as_of_slot
+    rows = {r["node"]: r for r in inputs.rows}
     table: Table = NodeStat.__table__  # type: ignore[assignment]
     cols = [c.name for c in table.columns if c.name not in ("node", "changed_at")]
     # Compare as tuples in one column order: the cheapest way to find the rows whose values changed.
@@ -193,11 +212,17 @@ def _factory(url: str) -> sessionmaker[Session]:
 
 
 def nodes_pass(settings: Settings, now: int | None = None) -> str:
-    """The scheduled job: registry statuses, then node_stats, in one transaction; a one-line summary."""
-    with session_scope(_factory(settings.resolved_database_url)) as session:
-        at = int(time.time()) if now is None else now
+    """The scheduled job: registry statuses, then node_stats from one snapshot of the indexed state (its reads of
+    nodes, positions and events see one moment of the indexer's writes); a one-line summary."""
+    factory = _factory(settings.resolved_database_url)
+    at = int(time.time()) if now is None else now
+    with session_scope(factory) as session:
         records = sync_registry(session, at)
-        r = refresh_node_stats(session, settings, at)
+    with session_scope(factory) as session:  # read from one snapshot, then write (SQLite refuses a write from a
+        snapshot_reads(session)  # read snapshot that a concurrent commit made stale, so they are two transactions)
+        inputs = read_stats(session, settings, at)
+    with session_scope(factory) as session:
+        r = refresh_node_stats(session, settings, at, inputs)
     return (
         f"registry: {records} status change(s); node_stats: {r.nodes} node(s), {r.inserted} new, {r.updated} "
         f"changed, {r.deleted} removed, as of finalized slot {r.as_of_slot}"

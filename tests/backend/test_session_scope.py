@@ -32,3 +32,22 @@ def test_a_failed_commit_is_not_answered_as_success(db_url: str, db_engine: obje
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.post("/probe-commit")
     assert r.status_code == 500, r.text
+
+
+def test_snapshot_reads_see_one_moment_while_another_connection_commits(db_engine: object) -> None:
+    """What the node-stats job relies on: its reads of several tables see one moment of the indexer's writes."""
+    from sqlalchemy import Engine
+
+    from backend.db import make_sessionmaker, session_scope, snapshot_reads
+
+    assert isinstance(db_engine, Engine)
+    count = text("SELECT count(*) FROM app_meta")
+    factory = make_sessionmaker(db_engine)
+    with session_scope(factory) as s:
+        snapshot_reads(s)
+        before = s.execute(count).scalar_one()
+        with db_engine.begin() as other:  # the indexer commits meanwhile
+            other.execute(text("INSERT INTO app_meta (key, value) VALUES ('snapshot-probe', 'x')"))
+        assert s.execute(count).scalar_one() == before
+    with session_scope(factory) as s:  # a new transaction sees it
+        assert s.execute(count).scalar_one() == before + 1

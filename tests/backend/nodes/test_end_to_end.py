@@ -23,8 +23,8 @@ from solders.pubkey import Pubkey
 from sqlalchemy import Engine
 
 from backend.config import Settings
-from backend.db import make_sessionmaker, session_scope
-from backend.nodes.tasks import refresh_node_stats, sync_registry
+from backend.db import make_sessionmaker, session_scope, snapshot_reads
+from backend.nodes.tasks import read_stats, refresh_node_stats, sync_registry
 from tests.backend.nodes.conftest import IO, Net
 
 IOG = str(Path(sys.executable).with_name("iog"))
@@ -83,7 +83,11 @@ def test_operator_and_delegators_through_the_api(
     def scheduler_pass() -> None:
         with session_scope(factory) as s:
             sync_registry(s, int(time.time()))
-            refresh_node_stats(s, settings, int(time.time()))
+        with session_scope(factory) as s:  # as nodes_pass: read one snapshot while the indexer keeps writing
+            snapshot_reads(s)
+            inputs = read_stats(s, settings, int(time.time()))
+        with session_scope(factory) as s:
+            refresh_node_stats(s, settings, int(time.time()), inputs)
 
     # 1. the operator signs in (SIWS) with `iog wallet login`
     token = iog(env, "wallet", "login", "alice").strip().splitlines()[-1]
