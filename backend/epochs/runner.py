@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.chain import tx
 from backend.config import Settings
+from backend.db import snapshot_reads
 from backend.epochs import sources
 from backend.epochs.chain import EpochChain
 from backend.epochs.clock import EpochClock
-from backend.epochs.inputs import build_input
+from backend.epochs.inputs import BuiltInput, build_input
 from backend.models.epochs import (
     CLOSING,
     COMPUTED,
@@ -135,8 +136,23 @@ class EpochRunner:
             if row is None:
                 row = self._row(epoch, now)
                 s.add(row)
-            if row.state == OPEN:
-                self._store_input(s, row, now, timings)
+            needs_input = row.state == OPEN
+        if needs_input:
+            # The input is read from one snapshot of the indexed state (nodes, positions and events of one moment
+            # of the indexer's writes), then stored in a transaction of its own.
+            t0 = time.perf_counter()
+            with self.factory() as s:
+                snapshot_reads(s)
+                built = build_input(
+                    s, self.settings, self.clock, epoch, self.decimals, self.program_id,
+                    self._previous_output(s, epoch),
+                )  # fmt: skip
+                s.rollback()
+            timings["build_input"] = timings.get("build_input", 0.0) + time.perf_counter() - t0
+            with self.factory.begin() as s:
+                row = s.get(Epoch, epoch)
+                if row is not None and row.state == OPEN:
+                    self._store_input(s, row, built, now, timings)
         with self.factory.begin() as s:
             row = s.get(Epoch, epoch)
             if row is not None and row.state == CLOSING:
@@ -151,12 +167,7 @@ class EpochRunner:
         doc = s.get(EpochDocument, (epoch - 1, prev.inputs_sha256))
         return doc.output if doc is not None else None
 
-    def _store_input(self, s: Session, row: Epoch, now: int, timings: dict[str, float]) -> None:
-        t0 = time.perf_counter()
-        built = build_input(
-            s, self.settings, self.clock, row.epoch, self.decimals, self.program_id,
-            self._previous_output(s, row.epoch),
-        )  # fmt: skip
+    def _store_input(self, s: Session, row: Epoch, built: BuiltInput, now: int, timings: dict[str, float]) -> None:
         t1 = time.perf_counter()
         with gc_paused():
             data = json_bytes(built.doc)
@@ -165,7 +176,6 @@ class EpochRunner:
         row.state, row.inputs_sha256, row.params_version = CLOSING, digest, built.params_version
         row.as_of_slot, row.closing_at, row.updated_at = built.as_of_slot, now, now
         self._doc = (row.epoch, digest, built.doc)
-        timings["build_input"] = timings.get("build_input", 0.0) + t1 - t0
         timings["store_input"] = timings.get("store_input", 0.0) + time.perf_counter() - t1
         log.info("epoch %d closing: input %s (%d nodes, %d bytes)", row.epoch, digest, len(built.doc["nodes"]),
                  len(data))  # fmt: skip
