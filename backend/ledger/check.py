@@ -262,32 +262,7 @@ def check(
                 f"{cur.code}: {-r.unexplained} base units left the treasury without a cause of ours "
                 f"(booked to {UNEXPLAINED})"
             )
-        if r.as_of_slot is None:
-            report.differences.append(f"pending: {cur.code}: the indexer has not read {cur.account} yet")
-            continue
-        book, unslotted = book_treasury_at(
-            session, cur.code, r.as_of_slot, sums.get((cur.code, ASSET, TREASURY), 0)
-        )
-        r.book_treasury = normal_balance(ASSET, book)
-        if unslotted:
-            report.differences.append(f"{cur.code}: {unslotted} treasury postings name no chain slot")
-        r.unbooked = unbooked_transfers(session, cur.account, r.as_of_slot)
-        if read is None:
-            report.differences.append(f"{cur.code}: no RPC to compare the treasury with the chain")
-            continue
-        try:
-            at: BalanceAt = read(cur.account, r.as_of_slot)
-        except AppError as exc:
-            report.differences.append(f"{cur.code}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
-            continue
-        r.chain_treasury, r.replayed = at.amount, at.replayed
-        if r.book_treasury != r.chain_treasury:
-            pending = "pending: " if r.unbooked else ""
-            why = f" ({r.unbooked} finalized transfers not booked yet)" if r.unbooked else ""
-            report.differences.append(
-                f"{pending}{cur.code}: book treasury {r.book_treasury} != chain {r.chain_treasury} "
-                f"at slot {r.as_of_slot}{why}"
-            )
+        _against_chain(session, report, read, r, cur.code, sums.get((cur.code, ASSET, TREASURY), 0), TREASURY)
     if treasury.grants is not None:
         _check_community(session, report, read, treasury.grants.account, treasury.currency("IO").code)
     if isinstance(evm, str):
@@ -314,19 +289,30 @@ def _check_community(
         report.differences.append(
             f"{label}: treasury {r.treasury} != grants pending {r.liabilities} + fund {r.equity}"
         )
+    _against_chain(session, report, read, r, code, total, COMMUNITY_TREASURY)
+
+
+def _against_chain(
+    session: Session, report: Report, read: BalanceReader | None, r: CurrencyReport, code: str, total: int,
+    account: str,
+) -> None:
+    """The book asset ``account`` in ``code`` (signed ``total`` of all its postings) as of the indexer's finalized
+    slot for ``r.account`` against that token account's balance on chain at the slot; differences in ``report``
+    under ``r.currency``."""
+    label = r.currency
     if r.as_of_slot is None:
-        report.differences.append(f"pending: {label}: the indexer has not read {account} yet")
+        report.differences.append(f"pending: {label}: the indexer has not read {r.account} yet")
         return
-    book, unslotted = book_treasury_at(session, code, r.as_of_slot, total, COMMUNITY_TREASURY)
+    book, unslotted = book_treasury_at(session, code, r.as_of_slot, total, account)
     r.book_treasury = normal_balance(ASSET, book)
     if unslotted:
-        report.differences.append(f"{label}: {unslotted} postings name no chain slot")
-    r.unbooked = unbooked_transfers(session, account, r.as_of_slot)
+        report.differences.append(f"{label}: {unslotted} treasury postings name no chain slot")
+    r.unbooked = unbooked_transfers(session, r.account, r.as_of_slot)
     if read is None:
-        report.differences.append(f"{label}: no RPC to compare the community treasury with the chain")
+        report.differences.append(f"{label}: no RPC to compare the treasury with the chain")
         return
     try:
-        at: BalanceAt = read(account, r.as_of_slot)
+        at: BalanceAt = read(r.account, r.as_of_slot)
     except AppError as exc:
         report.differences.append(f"{label}: cannot read the chain balance at slot {r.as_of_slot}: {exc}")
         return
@@ -335,7 +321,8 @@ def _check_community(
         pending = "pending: " if r.unbooked else ""
         why = f" ({r.unbooked} finalized transfers not booked yet)" if r.unbooked else ""
         report.differences.append(
-            f"{pending}{label}: book {r.book_treasury} != chain {r.chain_treasury} at slot {r.as_of_slot}{why}"
+            f"{pending}{label}: book treasury {r.book_treasury} != chain {r.chain_treasury} "
+            f"at slot {r.as_of_slot}{why}"
         )
 
 

@@ -153,7 +153,7 @@ class TestCommunityBook:
         _community_in(db_session, 1_000, 40, "E1")
         report = check(db_session, treasury, reader({C: 990}))
         assert not report.ok and not report.transient
-        assert report.differences == ["IO community: book 1000 != chain 990 at slot 50"]
+        assert report.differences == ["IO community: book treasury 1000 != chain 990 at slot 50"]
 
     def test_an_unread_community_account_is_pending(
         self, tmp_path: Path, db_engine: Engine, db_session: Session
