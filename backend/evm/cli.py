@@ -86,18 +86,19 @@ def up(
 
     s = get_settings()
     node = Anvil(port=port or s.evm_anvil_port, block_time=block_time, state=state, binary=find_anvil(s.evm_anvil_bin))
-    try:
-        node.start()
-    except AppError as exc:
-        _fail(exc)
-    mode = f"a block every {block_time} s" if block_time else "a block per transaction"
-    console.print(f"anvil up: {node.rpc_url} (chain id {DEV_CHAIN_ID}, {mode}); Ctrl-C stops it")
 
     def _stop(_sig: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Before anvil starts: a SIGTERM that comes as soon as it answers still stops it cleanly (state written).
     signal.signal(signal.SIGTERM, _stop)
     try:
+        try:
+            node.start()
+        except AppError as exc:
+            _fail(exc)
+        mode = f"a block every {block_time} s" if block_time else "a block per transaction"
+        console.print(f"anvil up: {node.rpc_url} (chain id {DEV_CHAIN_ID}, {mode}); Ctrl-C stops it")
         node.wait()
     except KeyboardInterrupt:
         pass
