@@ -65,10 +65,14 @@ def test_sort_and_filter_through_the_marketplace_api(demo_net: DemoNet, open_pag
     _wait_order(page, [demo_net.nodes["alpha"]])
     assert "gpu_model=A100" in page.url
     page.select_option("#f-gpu", "")
-    page.fill("#f-uptime", "50")
+    # The network's stats are as of the end of epoch 1 (virtual time): beta was offline 3 of those 10 minutes.
+    uptime = {n["name"]: n["uptime_30d_bps"] for n in demo_net.get("/marketplace/nodes")["items"]}
+    assert uptime == {"alpha": 10_000, "beta": 7_000, "gamma": 10_000}
+    page.fill("#f-uptime", "80")
     page.click("#filters button[type=submit]")
-    up = _api(demo_net, sort="score", min_uptime_bps=5000)
-    assert 0 < len(up) < 3  # beta's 30-day uptime is below 50%
+    up = _api(demo_net, sort="score", min_uptime_bps=8000)
+    assert sorted(up) == sorted([demo_net.nodes["alpha"], demo_net.nodes["gamma"]])
+    assert "min_uptime=80" in page.url
     _wait_order(page, up)
     probe.assert_clean()
 

@@ -88,7 +88,15 @@ def _check_content(net: DemoNet, page_name: str, page: Any) -> None:
         assert page.locator("#invoice-amount").inner_text() == "25 IO"
         assert "open" in text.lower() and "Waiting for your payment." in text
         qr = page.locator("img.qr")
-        assert qr.count() == 1 and qr.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert qr.count() == 1
+        # The QR code is an image the server draws: wait for it to load (true) or fail to (false).
+        loaded = qr.evaluate(
+            """img => img.complete ? img.naturalWidth > 0 : new Promise(done => {
+                 img.addEventListener('load', () => done(img.naturalWidth > 0));
+                 img.addEventListener('error', () => done(false));
+               })"""
+        )
+        assert loaded, "the Solana Pay QR code did not load"
         assert page.get_by_role("button", name="Pay with wallet").count() == 1  # the pay-invoice request
     elif page_name == "epochs":
         api = net.get("/epochs")["items"]
