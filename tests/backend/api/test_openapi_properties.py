@@ -132,7 +132,7 @@ class Credentials:
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", PROXY)
 FAST = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-LONG = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+LONG = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))  # per route
 
 
 def _call(case: Any, app: FastAPI) -> None:
