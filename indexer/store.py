@@ -191,7 +191,8 @@ class AddressSetLock:
     def acquire(self) -> None:
         """Take the lock or raise LockHeld."""
         if not self._lock.acquire():
-            raise LockHeld(f"another indexer holds the lock of this address set (advisory key {self.key})")
+            key = getattr(self._lock, "key", None) or self.key  # PostgreSQL: the key scoped to this schema
+            raise LockHeld(f"another indexer holds the lock of this address set (advisory key {key})")
 
     def release(self) -> None:
         """Give the lock back."""
