@@ -211,38 +211,3 @@ class TestTornDatabase:
         r = _iog(db_file, "db", "upgrade")
         assert r.returncode == 0 and head in r.stdout, r.stdout + r.stderr
 
-
-def _shape(engine: Engine) -> dict[str, Any]:
-    """Tables with their columns, indexes, keys and constraints, and the recorded revision: what a schema is."""
-    with engine.connect() as conn:
-        insp = inspect(conn)
-        shape: dict[str, Any] = {"revision": migrate.current(engine)}
-        for t in sorted(insp.get_table_names()):
-            shape[t] = (
-                [(c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in insp.get_columns(t)],
-                sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)),
-                insp.get_pk_constraint(t),
-                sorted(str(sorted(fk.items())) for fk in insp.get_foreign_keys(t)),
-                sorted(str(sorted(u.items())) for u in insp.get_unique_constraints(t)),
-                sorted(str(sorted(c.items())) for c in insp.get_check_constraints(t)),
-            )
-        return shape
-
-
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="the db_engine fixture replays the upgrade on PostgreSQL only")
-def test_the_replayed_upgrade_of_the_fixtures_builds_the_same_schema(tmp_path: Path) -> None:
-    from tests.fixtures.db import replay_upgrade
-
-    shapes = []
-    for how in ("alembic", "replay"):
-        url, drop = fresh_database_url(tmp_path / how)
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine) if how == "alembic" else replay_upgrade(engine)
-            shapes.append(_shape(engine))
-            objects = _objects(engine)
-            assert len(objects) > 40, objects
-        finally:
-            engine.dispose()
-            drop()  # type: ignore[operator]
-    assert shapes[0] == shapes[1]
