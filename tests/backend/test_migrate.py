@@ -210,4 +210,3 @@ class TestTornDatabase:
             p.unlink()
         r = _iog(db_file, "db", "upgrade")
         assert r.returncode == 0 and head in r.stdout, r.stdout + r.stderr
-
