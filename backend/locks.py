@@ -136,16 +136,16 @@ class NoLock:
         return None
 
 
-_SCOPED = text("SELECT hashtextextended(:base || '/' || current_database() || '/' || current_schema(), 0)")
+_SCOPED = text("SELECT hashtextextended(:label || '/' || current_database() || '/' || current_schema(), 0)")
 
 
-def _scoped(base: int) -> Callable[[Connection], int]:
-    """The advisory key of ``base`` in the lock connection's database and schema: advisory locks are shared by a
+def scoped_key(label: str) -> Callable[[Connection], int]:
+    """The advisory key of ``label`` in the lock connection's database and schema: advisory locks are shared by a
     whole PostgreSQL cluster, so two deployments (two schemas of one database, as the tests run in parallel) must
     not ask for the same number."""
 
     def key(conn: Connection) -> int:
-        return int(conn.execute(_SCOPED, {"base": str(base)}).scalar_one())
+        return int(conn.execute(_SCOPED, {"label": label}).scalar_one())
 
     return key
 
@@ -154,7 +154,7 @@ def database_lock(engine: Engine, name: str, key: int | None = None) -> ProcessL
     """The lock called ``name`` on ``engine``'s database: an advisory lock (``key``, default from the name, scoped
     to the connection's database and schema) on PostgreSQL, the file ``<database>.<name>.lock`` on SQLite."""
     if engine.dialect.name == "postgresql":
-        return AdvisoryLock(engine, _scoped(name_key(name) if key is None else key))
+        return AdvisoryLock(engine, scoped_key(str(name_key(name) if key is None else key)))
     db = engine.url.database
     if not db or db == ":memory:":
         return NoLock()

@@ -13,9 +13,9 @@ pytest_plugins = [
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``-n 2 --dist loadgroup``, as CI runs), each file runs on one worker, so a module's
-    fixtures (a localnet, a migrated world) are built once; the browser tests share one seeded network (a
-    package fixture), so ``tests/backend/web`` is one group. Without xdist the marks do nothing."""
+    """Under pytest-xdist (``make test PYTEST_ARGS="-n 2 --dist loadgroup"``), each file runs on one worker, so
+    a module's fixtures (a localnet, a migrated world) are built once; the browser tests share one seeded network
+    (a package fixture), so ``tests/backend/web`` is one group. Without xdist the marks do nothing."""
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         group = "tests/backend/web" if path.startswith("tests/backend/web/") else path

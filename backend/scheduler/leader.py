@@ -10,25 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.pool import NullPool
 
 from backend.config import Settings
-from backend.locks import AdvisoryLock, FileLock, ProcessLock
+from backend.locks import AdvisoryLock, FileLock, ProcessLock, scoped_key
 
 LeaderLock = ProcessLock
-_KEY = text("SELECT hashtextextended('iog-scheduler/' || current_database() || '/' || current_schema(), 0)")
-
-
-def _deployment_key(conn: Connection) -> int:
-    return int(conn.execute(_KEY).scalar_one())
 
 
 class PgAdvisoryLock(AdvisoryLock):
     """The scheduler's advisory lock, on a connection of its own."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(create_engine(url, poolclass=NullPool, pool_pre_ping=False), _deployment_key)
+        super().__init__(create_engine(url, poolclass=NullPool, pool_pre_ping=False), scoped_key("iog-scheduler"))
 
 
 def leader_lock(settings: Settings) -> LeaderLock:
